@@ -1,0 +1,31 @@
+import { createApp, listen } from '@charter/server';
+import { loadSettings } from './config.ts';
+import { openDatabase } from './database.ts';
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const database = await openDatabase(settings);
+  const app = createApp({ sql: database.sql, maxBodyBytes: settings.MAX_BODY_BYTES });
+  const running = await listen(app, settings.PORT, settings.HOST);
+  const where = database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;
+  console.log(`Charter API listening on ${running.url} (database: ${where})`);
+  console.log(`API reference: ${running.url}/docs`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal} received: finishing in-flight requests`);
+    await running.close(settings.SHUTDOWN_TIMEOUT_MS);
+    await database.close();
+    console.log('Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import type { z } from 'zod';
+import type { ErrorStatus } from './errors.ts';
+import type { RequiredScope } from './scopes.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/**
+ * Everything the platform needs to know about one endpoint, declared once.
+ * The server enforces it, the OpenAPI document describes it, the client is generated from that.
+ */
+export interface EndpointContract<
+  Input extends z.ZodObject = z.ZodObject,
+  Output extends z.ZodType = z.ZodType,
+> {
+  /** Stable operation id, camelCase: becomes the generated clients' method name. */
+  operationId: string;
+  method: HttpMethod;
+  /** Path below `/api/v1`, with `{snake_case}` parameters that are also keys of `input`. */
+  path: string;
+  tags: [string, ...string[]];
+  summary: string;
+  description: string;
+  /** Scopes the key must hold, all of them. An endpoint with none is refused at start-up. */
+  scopes: [RequiredScope, ...RequiredScope[]];
+  /**
+   * The input key whose value narrows one-object scopes: with `scopeTarget: 'module_id'`,
+   * `records:read:mod_x` satisfies `records:read` for module `mod_x` only.
+   */
+  scopeTarget?: keyof z.infer<Input> & string;
+  successStatus: 200 | 201 | 204;
+  /** Whether the endpoint honours an `Idempotency-Key` header (POST, PATCH and DELETE do). */
+  idempotent: boolean;
+  /** Path parameters, query parameters (GET) or body fields (POST, PATCH), as one object. */
+  input: Input;
+  /** The success body (ignored for 204). */
+  output: Output;
+  /** Error statuses this endpoint can return beyond those every authenticated endpoint can. */
+  errors: ErrorStatus[];
+  /** Set on list endpoints: they paginate, and take `sort` and `fields` over these names. */
+  list?: { sortable: readonly string[]; fields: readonly string[] };
+}
+
+/** Declares an endpoint; the identity function, there for type inference and one place to look. */
+export function defineEndpoint<Input extends z.ZodObject, Output extends z.ZodType>(
+  contract: EndpointContract<Input, Output>,
+): EndpointContract<Input, Output> {
+  return contract;
+}
+
+/** Errors any authenticated endpoint can return, whatever it declares. */
+export const COMMON_ERROR_STATUSES: readonly ErrorStatus[] = [401, 403, 500];

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * The one error vocabulary of the API: each code with the HTTP status it always travels with.
+ * The server's error handler, the OpenAPI document and the client's error classes all read this table.
+ */
+export const ERROR_CODES = {
+  bad_request: 400,
+  unauthorized: 401,
+  access_denied: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  idempotency_key_in_use: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  idempotency_key_reused: 422,
+  rate_limit_exceeded: 429,
+  server_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export type ErrorStatus = (typeof ERROR_CODES)[ErrorCode];
+
+/** Human descriptions of each error status, used as the response descriptions in the document. */
+export const ERROR_STATUS_DESCRIPTIONS: Record<ErrorStatus, string> = {
+  400: 'Malformed request: unparsable JSON or a malformed header such as Idempotency-Key.',
+  401: 'Missing, malformed, unknown, expired or revoked API key. All of these look the same.',
+  403: 'The key lacks a required scope; `required_scopes` names them.',
+  404: 'Unknown route, or a resource that does not exist in this workspace.',
+  405: 'The path exists but not with this method; `Allow` lists the methods it takes.',
+  409: 'A domain conflict (`conflict`), or the same Idempotency-Key is still in flight (`idempotency_key_in_use`, with `Retry-After`).',
+  413: 'The request body is larger than the limit.',
+  415: 'The request body is not `application/json`.',
+  422: 'Input failed validation (`validation_failed`, per-field `errors`), or an Idempotency-Key was reused with a different request (`idempotency_key_reused`).',
+  429: 'Rate limit or daily quota exceeded; wait `retry_after` seconds.',
+  500: 'Unexpected server error. The body never contains a stack trace or SQL.',
+  503: 'The service cannot serve requests right now (for example, its database is unreachable).',
+};
+
+export const ErrorEnvelope = z
+  .object({
+    error: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).meta({ description: 'Machine-readable error code.' }),
+    message: z.string().meta({ description: 'Human-readable explanation.' }),
+    request_id: z.string().meta({ description: 'The request ID, also in the `X-Request-ID` header.', example: 'req_01jd8x3k5q9v2m7n4p6r8t0w1y' }),
+    errors: z
+      .record(z.string(), z.array(z.string()))
+      .optional()
+      .meta({ description: 'Per-field messages (422 validation_failed).', example: { name: ['The name field is required.'] } }),
+    required_scopes: z.array(z.string()).optional().meta({ description: 'Scopes the key lacks (403).' }),
+    retry_after: z.int().min(0).max(86_400).optional().meta({ description: 'Seconds to wait before retrying (429).' }),
+    limit: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'The limit that was exceeded (429).' }),
+    remaining: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'Requests left in the window (429).' }),
+    reset_at: z.string().optional().meta({ description: 'When the window resets, ISO 8601 UTC (429).' }),
+  })
+  .meta({
+    id: 'Error',
+    description: 'The envelope of every 4xx and 5xx response.',
+    example: { error: 'not_found', message: 'Module not found.', request_id: 'req_01jd8x3k5q9v2m7n4p6r8t0w1y' },
+  });
+
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;

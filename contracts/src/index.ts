@@ -1,0 +1,30 @@
+import * as modules from './modules.ts';
+import * as records from './records.ts';
+
+export * from './endpoint.ts';
+export * from './errors.ts';
+export * from './ids.ts';
+export * from './pagination.ts';
+export * from './scopes.ts';
+export * from './modules.ts';
+export * from './records.ts';
+
+/** Every endpoint of the API, by operation id. The server and the document are built from this. */
+export const endpoints = {
+  listModules: modules.listModules,
+  createModule: modules.createModule,
+  getModule: modules.getModule,
+  updateModule: modules.updateModule,
+  deleteModule: modules.deleteModule,
+  listRecords: records.listRecords,
+  createRecord: records.createRecord,
+  getRecord: records.getRecord,
+  updateRecord: records.updateRecord,
+  deleteRecord: records.deleteRecord,
+} as const;
+
+export type Endpoints = typeof endpoints;
+export type OperationId = keyof Endpoints;
+
+/** The path prefix of every route. */
+export const API_BASE_PATH = '/api/v1';

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 100;
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+/** One sort key: a field name and a direction. */
+export interface SortKey {
+  field: string;
+  direction: 'asc' | 'desc';
+}
+
+/**
+ * The query every list endpoint takes. Query strings arrive as text, so every number here is
+ * parsed explicitly; these schemas are kept apart from the domain schemas on purpose.
+ */
+export function listQuery<const Sortable extends readonly string[], const Fields extends readonly string[]>(options: {
+  sortable: Sortable;
+  fields: Fields;
+  defaultSort: string;
+}) {
+  const { sortable, fields, defaultSort } = options;
+  return z.object({
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PAGE_SIZE)
+      .default(DEFAULT_PAGE_SIZE)
+      .meta({ description: `Items per page, 1–${MAX_PAGE_SIZE}.`, example: DEFAULT_PAGE_SIZE }),
+    page: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .meta({ description: 'Page number, 1-based. Use either `page` or `cursor`.', example: 1 })
+      .optional(),
+    cursor: z
+      .string()
+      .min(1)
+      .max(2048)
+      .meta({ description: 'Opaque cursor from the previous page\'s `next_cursor`. Use either `page` or `cursor`.' })
+      .optional(),
+    sort: z
+      .string()
+      .max(200)
+      .default(defaultSort)
+      .transform((value, ctx) => parseSort(value, sortable, ctx))
+      .meta({
+        description: `Comma-separated sort keys, \`-\` for descending. Sortable: ${sortable.join(', ')}.`,
+        example: defaultSort,
+      }),
+    fields: z
+      .string()
+      .max(500)
+      .optional()
+      .transform((value, ctx) => (value === undefined ? undefined : parseFields(value, fields, ctx)))
+      .meta({
+        description: `Comma-separated fields to return (\`id\` is always returned). Available: ${fields.join(', ')}.`,
+        example: 'id,created_at',
+      }),
+    created_after: isoDateTime.meta({ description: 'Only items created strictly after this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
+    created_before: isoDateTime.meta({ description: 'Only items created strictly before this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
+    updated_after: isoDateTime.meta({ description: 'Only items updated strictly after this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
+    updated_before: isoDateTime.meta({ description: 'Only items updated strictly before this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
+  });
+}
+
+/** The envelope of every list response. */
+export function listEnvelope<Item extends z.ZodType>(item: Item, name: string) {
+  return z
+    .object({
+      data: z.array(item),
+      total: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ description: 'How many items match the filters.' }),
+      limit: z.int().min(1).max(MAX_PAGE_SIZE),
+      page: z.int().min(1).max(1_000_000).nullable().meta({ description: 'The page number, or null on a cursor walk.' }),
+      has_more: z.boolean(),
+      next_cursor: z
+        .string()
+        .nullable()
+        .meta({ description: 'Pass as `cursor` to get the next page; null on the last page.' }),
+    })
+    .meta({ id: name });
+}
+
+function parseSort(value: string, sortable: readonly string[], ctx: z.RefinementCtx): SortKey[] {
+  const keys: SortKey[] = [];
+  for (const part of value.split(',')) {
+    const field = part.startsWith('-') ? part.slice(1) : part;
+    if (!sortable.includes(field)) {
+      ctx.addIssue({ code: 'custom', message: `Unknown sort field "${field}". Sortable fields: ${sortable.join(', ')}.` });
+      return [];
+    }
+    if (keys.some((key) => key.field === field)) {
+      ctx.addIssue({ code: 'custom', message: `Sort field "${field}" is given twice.` });
+      return [];
+    }
+    keys.push({ field, direction: part.startsWith('-') ? 'desc' : 'asc' });
+  }
+  return keys;
+}
+
+function parseFields(value: string, available: readonly string[], ctx: z.RefinementCtx): string[] {
+  const names = value.split(',');
+  const unknown = names.filter((name) => !available.includes(name));
+  if (unknown.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `Unknown field "${unknown[0]}". Available fields: ${available.join(', ')}.` });
+    return [];
+  }
+  return [...new Set(['id', ...names])];
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { defineEndpoint } from './endpoint.ts';
+import { idSchema } from './ids.ts';
+import { ModuleId } from './modules.ts';
+import { listEnvelope, listQuery } from './pagination.ts';
+
+const timestamp = z.iso.datetime().meta({ example: '2026-11-22T08:15:30.123Z' });
+
+export const RecordId = idSchema('record').meta({ description: 'The record ID.' });
+
+const recordData = z
+  .record(z.string(), z.unknown())
+  .meta({ description: 'Field values, checked against the module\'s fields.', example: { email: 'ada@example.com' } });
+
+export const ModuleRecord = z
+  .object({
+    id: RecordId,
+    module_id: ModuleId,
+    data: recordData,
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({
+    id: 'Record',
+    description: 'One entry of a module.',
+    example: {
+      id: 'rec_01jd8x3k5q9v2m7n4p6r8t0w1y',
+      module_id: 'mod_01jd8x3k5q9v2m7n4p6r8t0w1y',
+      data: { email: 'ada@example.com' },
+      created_at: '2026-11-22T08:15:30.123Z',
+      updated_at: '2026-11-22T08:15:30.123Z',
+    },
+  });
+export type ModuleRecord = z.output<typeof ModuleRecord>;
+
+export const RECORD_SORTABLE = ['created_at', 'updated_at', 'id'] as const;
+export const RECORD_FIELDS = ['id', 'module_id', 'data', 'created_at', 'updated_at'] as const;
+
+/** `filter[<field>]=<value>` arrives as one object; the server checks names and types against the module. */
+const recordFilter = z
+  .preprocess((value) => value, z.record(z.string().max(63), z.string().max(500)))
+  .optional()
+  .meta({
+    description: 'Exact match on a module field: `filter[status]=open`. Several filters combine with AND.',
+  });
+
+export const listRecords = defineEndpoint({
+  operationId: 'listRecords',
+  method: 'GET',
+  path: '/modules/{module_id}/records',
+  tags: ['Records'],
+  summary: 'List records',
+  description: 'Lists a module\'s records, newest first by default, with filters on their fields and full-text search.',
+  scopes: ['records:read'],
+  scopeTarget: 'module_id',
+  successStatus: 200,
+  idempotent: false,
+  input: listQuery({ sortable: RECORD_SORTABLE, fields: RECORD_FIELDS, defaultSort: '-created_at' }).extend({
+    module_id: ModuleId,
+    search: z.string().min(1).max(200).meta({ description: 'Case-insensitive substring of any string field.' }).optional(),
+    filter: recordFilter,
+  }),
+  output: listEnvelope(ModuleRecord, 'RecordList'),
+  errors: [404, 422],
+  list: { sortable: RECORD_SORTABLE, fields: RECORD_FIELDS },
+});
+
+export const createRecord = defineEndpoint({
+  operationId: 'createRecord',
+  method: 'POST',
+  path: '/modules/{module_id}/records',
+  tags: ['Records'],
+  summary: 'Create a record',
+  description: 'Creates a record; `data` must satisfy the module\'s fields (422 lists each offending field).',
+  scopes: ['records:write'],
+  scopeTarget: 'module_id',
+  successStatus: 201,
+  idempotent: true,
+  input: z.object({ module_id: ModuleId, data: recordData }).meta({ example: { data: { email: 'ada@example.com' } } }),
+  output: ModuleRecord,
+  errors: [400, 404, 413, 415, 422],
+});
+
+export const getRecord = defineEndpoint({
+  operationId: 'getRecord',
+  method: 'GET',
+  path: '/modules/{module_id}/records/{record_id}',
+  tags: ['Records'],
+  summary: 'Get a record',
+  description: 'Returns one record.',
+  scopes: ['records:read'],
+  scopeTarget: 'module_id',
+  successStatus: 200,
+  idempotent: false,
+  input: z.object({ module_id: ModuleId, record_id: RecordId }),
+  output: ModuleRecord,
+  errors: [404, 422],
+});
+
+export const updateRecord = defineEndpoint({
+  operationId: 'updateRecord',
+  method: 'PATCH',
+  path: '/modules/{module_id}/records/{record_id}',
+  tags: ['Records'],
+  summary: 'Update a record',
+  description: 'Merges `data` into the record: given fields are replaced, `null` removes a field. The result must satisfy the module\'s fields.',
+  scopes: ['records:write'],
+  scopeTarget: 'module_id',
+  successStatus: 200,
+  idempotent: true,
+  input: z
+    .object({ module_id: ModuleId, record_id: RecordId, data: recordData })
+    .meta({ example: { data: { email: 'ada@lovelace.dev' } } }),
+  output: ModuleRecord,
+  errors: [400, 404, 413, 415, 422],
+});
+
+export const deleteRecord = defineEndpoint({
+  operationId: 'deleteRecord',
+  method: 'DELETE',
+  path: '/modules/{module_id}/records/{record_id}',
+  tags: ['Records'],
+  summary: 'Delete a record',
+  description: 'Deletes one record.',
+  scopes: ['records:delete'],
+  scopeTarget: 'module_id',
+  successStatus: 204,
+  idempotent: true,
+  input: z.object({ module_id: ModuleId, record_id: RecordId }),
+  output: z.void(),
+  errors: [400, 404, 422],
+});

@@ -1,0 +1,90 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import postgres from 'postgres';
+
+/** The one SQL handle the rest of the project uses, whichever database is behind it. */
+export type Sql = postgres.Sql;
+/** A transaction handle: inside `sql.begin`, use only this one (PGlite would hang on the pool). */
+export type TransactionSql = postgres.TransactionSql;
+
+export interface Database {
+  sql: Sql;
+  /** `postgres` for a PostgreSQL server, `pglite` for the embedded database. */
+  kind: 'postgres' | 'pglite';
+  /** Where the embedded database keeps its files (`memory://` when it keeps none). */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** A PostgreSQL connection string. When absent, an embedded PGlite is started. */
+  databaseUrl?: string | undefined;
+  /** Folder for the embedded database's files; `memory://` keeps nothing. */
+  dataDir?: string | undefined;
+  /** Pool size for a PostgreSQL server (the embedded database always gets one connection). */
+  max?: number | undefined;
+}
+
+function clientOptions(max: number): postgres.Options<Record<string, postgres.PostgresType>> {
+  return {
+    max,
+    onnotice: () => {},
+    // Keep connections warm; a request should not pay for a handshake.
+    idle_timeout: 0,
+    connect_timeout: 10,
+    transform: { undefined: null },
+  };
+}
+
+/**
+ * Opens the database: a PostgreSQL server when `databaseUrl` is set, otherwise an embedded
+ * PGlite served over a loopback socket so that postgres.js (and so every SQL statement) is
+ * the same code path for both.
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Database> {
+  if (options.databaseUrl) {
+    const sql = postgres(options.databaseUrl, clientOptions(options.max ?? 10));
+    return {
+      sql,
+      kind: 'postgres',
+      location: redactUrl(options.databaseUrl),
+      close: () => sql.end({ timeout: 5 }),
+    };
+  }
+  const dataDir = options.dataDir ?? 'memory://';
+  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  // PGlite runs one query at a time in one session: a single connection keeps
+  // transactions from interleaving and matches what the socket server admits.
+  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
+  await server.start();
+  const [host, port] = server.getServerConn().split(':');
+  const sql = postgres({
+    ...clientOptions(1),
+    host,
+    port: Number(port),
+    database: 'postgres',
+    username: 'postgres',
+  });
+  return {
+    sql,
+    kind: 'pglite',
+    location: dataDir,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await server.stop();
+      await pglite.close();
+    },
+  };
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
+}

@@ -1,0 +1,2 @@
+export { connect, type ConnectOptions, type Database, type Sql, type TransactionSql } from './connect.ts';
+export { migrate, type MigrationResult } from './migrate.ts';

@@ -1,0 +1,20 @@
+import type { Sql } from '@charter/db';
+
+/** Who is calling: the API key that authenticated the request. */
+export interface Principal {
+  keyId: string;
+  workspaceId: string;
+  scopes: readonly string[];
+}
+
+/** What every procedure receives. Built once per request by the HTTP edge. */
+export interface Context {
+  sql: Sql;
+  requestId: string;
+  /** Undefined when the request carried no valid key; the contract middleware then answers 401. */
+  principal: Principal | undefined;
+  /** Set by list handlers: the sparse fieldset the edge projects list items onto. */
+  responseFields?: readonly string[];
+  /** Set by handlers of list endpoints: the next page's cursor, for the `Link` header. */
+  nextCursor?: string | null;
+}

@@ -1,0 +1,92 @@
+import { ERROR_CODES, type ErrorCode, type ErrorEnvelope } from '@charter/contracts';
+import { TRPCError } from '@trpc/server';
+import type { z } from 'zod';
+
+type EnvelopeExtras = Omit<ErrorEnvelope, 'error' | 'message' | 'request_id'>;
+
+/**
+ * The one error type of the server: a code from the contracts' vocabulary, a message for
+ * humans, the envelope's optional extras, and headers the response must carry.
+ */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly extras: EnvelopeExtras;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, extras: EnvelopeExtras = {}, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = ERROR_CODES[code];
+    this.extras = extras;
+    this.headers = headers;
+  }
+
+  toEnvelope(requestId: string): ErrorEnvelope {
+    return { error: this.code, message: this.message, request_id: requestId, ...this.extras };
+  }
+}
+
+export const notFound = (what: string) => new ApiError('not_found', `${what} not found.`);
+
+/** Field-by-field validation failure, in the documented `errors` shape. */
+export function validationFailed(errors: Record<string, string[]>): ApiError {
+  const count = Object.keys(errors).length;
+  return new ApiError(
+    'validation_failed',
+    count === 1 ? 'The given data was invalid: 1 field has an error.' : `The given data was invalid: ${count} fields have errors.`,
+    { errors },
+  );
+}
+
+/** Turns Zod issues into `{ "field.path": ["message"] }`, with a plain sentence for missing fields. */
+export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const prefix = issue.path.length > 0 ? `${issue.path.map(String).join('.')}.` : '';
+      for (const key of issue.keys) (errors[prefix + key] ??= []).push(`Unknown parameter "${prefix + key}".`);
+      continue;
+    }
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '_';
+    const message =
+      issue.code === 'invalid_type' && issue.message.endsWith('received undefined')
+        ? `The ${field} field is required.`
+        : sentence(issue.message);
+    (errors[field] ??= []).push(message);
+  }
+  return errors;
+}
+
+function sentence(message: string): string {
+  const trimmed = message.trim();
+  const capitalised = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
+}
+
+function isZodError(value: unknown): value is z.ZodError {
+  return value instanceof Error && value.name === 'ZodError' && Array.isArray((value as z.ZodError).issues);
+}
+
+/**
+ * Maps anything thrown while serving a request to an ApiError. Unknown errors become a bare
+ * 500: their message, stack and any SQL stay in the server log, never in the response.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof TRPCError) {
+    if (error.cause instanceof ApiError) return error.cause;
+    // Input validation: trpc-to-openapi reports Zod failures as BAD_REQUEST with the ZodError as cause.
+    if (error.code === 'BAD_REQUEST' && isZodError(error.cause)) {
+      return validationFailed(zodIssuesToFieldErrors(error.cause.issues));
+    }
+    if (error.code === 'PARSE_ERROR') return new ApiError('bad_request', 'The request body is not valid JSON.');
+    if (error.code === 'PAYLOAD_TOO_LARGE') return new ApiError('payload_too_large', 'The request body is too large.');
+    if (error.code === 'UNSUPPORTED_MEDIA_TYPE') {
+      return new ApiError('unsupported_media_type', 'The request body must be application/json.');
+    }
+    if (error.code === 'NOT_FOUND') return new ApiError('not_found', 'Not found.');
+  }
+  return new ApiError('server_error', 'An unexpected error occurred. Quote the request ID when reporting it.');
+}

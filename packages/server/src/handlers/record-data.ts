@@ -1,0 +1,58 @@
+import type { FieldType, ModuleField } from '@charter/contracts';
+import { validationFailed } from '../errors.ts';
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function isValidDate(value: string): boolean {
+  return (ISO_DATE.test(value) || ISO_DATE_TIME.test(value)) && !Number.isNaN(Date.parse(value));
+}
+
+const checks: Record<FieldType, (value: unknown) => string | undefined> = {
+  string: (value) => (typeof value === 'string' ? undefined : 'must be a string'),
+  number: (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : 'must be a number'),
+  boolean: (value) => (typeof value === 'boolean' ? undefined : 'must be true or false'),
+  date: (value) =>
+    typeof value === 'string' && isValidDate(value) ? undefined : 'must be an ISO 8601 date (2026-11-22) or date-time',
+  json: () => undefined,
+};
+
+/**
+ * Checks a record's data against its module's fields, field by field, and throws one 422 that
+ * names every offending field. Unknown fields are refused rather than silently stored.
+ */
+export function validateRecordData(fields: readonly ModuleField[], data: Record<string, unknown>): void {
+  const errors: Record<string, string[]> = {};
+  const declared = new Map(fields.map((field) => [field.name, field]));
+  for (const key of Object.keys(data)) {
+    if (!declared.has(key)) errors[`data.${key}`] = [`The data.${key} field is not declared by the module.`];
+  }
+  for (const field of fields) {
+    const value = data[field.name];
+    if (value === undefined || value === null) {
+      if (field.required) errors[`data.${field.name}`] = [`The data.${field.name} field is required.`];
+      continue;
+    }
+    const problem = checks[field.type](value);
+    if (problem) errors[`data.${field.name}`] = [`The data.${field.name} field ${problem}.`];
+  }
+  if (Object.keys(errors).length > 0) throw validationFailed(errors);
+}
+
+/** Parses a `filter[<field>]` query value into the JSON value it matches, or says why it cannot. */
+export function filterValue(field: ModuleField, raw: string): { value: unknown } | { error: string } {
+  switch (field.type) {
+    case 'string':
+      return { value: raw };
+    case 'date':
+      return isValidDate(raw) ? { value: raw } : { error: 'must be an ISO 8601 date or date-time' };
+    case 'number': {
+      const value = Number(raw);
+      return raw.trim() !== '' && Number.isFinite(value) ? { value } : { error: 'must be a number' };
+    }
+    case 'boolean':
+      return raw === 'true' ? { value: true } : raw === 'false' ? { value: false } : { error: 'must be true or false' };
+    case 'json':
+      return { error: 'is a json field and cannot be filtered on' };
+  }
+}

@@ -1,0 +1,108 @@
+import type { ModuleRecord } from '@charter/contracts';
+import { notFound, validationFailed } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { listPage } from '../lists.ts';
+import { escapeLike, findModule } from './modules.ts';
+import { filterValue, validateRecordData } from './record-data.ts';
+import { iso } from './serialize.ts';
+import type { Handler } from './types.ts';
+
+interface RecordRow {
+  id: string;
+  module_id: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toRecord(row: RecordRow): ModuleRecord {
+  return {
+    id: row.id,
+    module_id: row.module_id,
+    data: row.data,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
+  const { sql, principal } = ctx;
+  const module = await findModule(sql, principal.workspaceId, input.module_id);
+  const where = [sql`workspace_id = ${principal.workspaceId}`, sql`module_id = ${module.id}`];
+  const errors: Record<string, string[]> = {};
+  for (const [name, raw] of Object.entries(input.filter ?? {})) {
+    const field = module.fields.find((candidate) => candidate.name === name);
+    if (!field) {
+      errors[`filter[${name}]`] = [`Unknown field "${name}". Filterable fields: ${module.fields.map((f) => f.name).join(', ') || 'none'}.`];
+      continue;
+    }
+    const parsed = filterValue(field, raw);
+    if ('error' in parsed) errors[`filter[${name}]`] = [`The filter on ${name} ${parsed.error}.`];
+    else where.push(sql`data @> ${sql.json({ [name]: parsed.value } as Record<string, string>)}`);
+  }
+  if (Object.keys(errors).length > 0) throw validationFailed(errors);
+  if (input.search) {
+    const pattern = `%${escapeLike(input.search)}%`;
+    const textFields = module.fields.filter((field) => field.type === 'string').map((field) => field.name);
+    where.push(
+      textFields.length === 0
+        ? sql`false`
+        : sql`exists (select 1 from jsonb_each_text(data) as entry where entry.key = any(${textFields}) and entry.value ilike ${pattern})`,
+    );
+  }
+  const page = await listPage<RecordRow & Record<string, unknown>>(sql, {
+    table: 'records',
+    where,
+    sortTypes: { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' },
+  }, input);
+  ctx.responseFields = input.fields;
+  ctx.nextCursor = page.next_cursor;
+  const { rows, ...envelope } = page;
+  return { ...envelope, data: rows.map(toRecord) };
+};
+
+export const createRecord: Handler<'createRecord'> = async ({ sql, principal }, input) => {
+  const module = await findModule(sql, principal.workspaceId, input.module_id);
+  validateRecordData(module.fields, input.data);
+  const [row] = await sql<RecordRow[]>`
+    insert into records (id, workspace_id, module_id, data)
+    values (${newId('record')}, ${principal.workspaceId}, ${module.id}, ${sql.json(input.data as Record<string, string>)})
+    returning id, module_id, data, created_at, updated_at`;
+  return toRecord(row as RecordRow);
+};
+
+export const getRecord: Handler<'getRecord'> = async ({ sql, principal }, input) => {
+  const [row] = await sql<RecordRow[]>`
+    select id, module_id, data, created_at, updated_at from records
+    where id = ${input.record_id} and module_id = ${input.module_id} and workspace_id = ${principal.workspaceId}`;
+  if (!row) throw notFound('Record');
+  return toRecord(row);
+};
+
+export const updateRecord: Handler<'updateRecord'> = async ({ sql, principal }, input) =>
+  sql.begin(async (tx) => {
+    const module = await findModule(tx, principal.workspaceId, input.module_id);
+    const [current] = await tx<RecordRow[]>`
+      select id, module_id, data, created_at, updated_at from records
+      where id = ${input.record_id} and module_id = ${module.id} and workspace_id = ${principal.workspaceId}
+      for update`;
+    if (!current) throw notFound('Record');
+    const merged: Record<string, unknown> = { ...current.data };
+    for (const [key, value] of Object.entries(input.data)) {
+      if (value === null) delete merged[key];
+      else merged[key] = value;
+    }
+    validateRecordData(module.fields, merged);
+    const [row] = await tx<RecordRow[]>`
+      update records set data = ${tx.json(merged as Record<string, string>)}, updated_at = now()
+      where id = ${current.id}
+      returning id, module_id, data, created_at, updated_at`;
+    return toRecord(row as RecordRow);
+  });
+
+export const deleteRecord: Handler<'deleteRecord'> = async ({ sql, principal }, input) => {
+  const deleted = await sql`
+    delete from records
+    where id = ${input.record_id} and module_id = ${input.module_id} and workspace_id = ${principal.workspaceId}`;
+  if (deleted.count === 0) throw notFound('Record');
+};

@@ -1,0 +1,152 @@
+import type { SortKey } from '@charter/contracts';
+import type { Sql } from '@charter/db';
+import type { PendingQuery, Row } from 'postgres';
+import { validationFailed } from './errors.ts';
+
+type Fragment = PendingQuery<Row[]>;
+
+/** What a list handler asks for: the parsed list query plus its resource's SQL pieces. */
+export interface ListRequest {
+  limit: number;
+  page?: number | undefined;
+  cursor?: string | undefined;
+  sort: SortKey[];
+  created_after?: string | undefined;
+  created_before?: string | undefined;
+  updated_after?: string | undefined;
+  updated_before?: string | undefined;
+}
+
+export interface ListSource {
+  table: string;
+  /** The resource's own conditions (workspace, module, filters), ANDed together. */
+  where: Fragment[];
+  /** Sortable field → its SQL type, for casting cursor values back. */
+  sortTypes: Record<string, 'timestamptz' | 'text'>;
+}
+
+export interface ListPage<RowType> {
+  rows: RowType[];
+  total: number;
+  limit: number;
+  page: number | null;
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+interface CursorState {
+  /** The sort the walk was started with: a cursor only continues the walk it came from. */
+  s: string;
+  /** The last row's sort values, as text, then its id. */
+  v: string[];
+}
+
+const sortString = (sort: SortKey[]) => sort.map((key) => (key.direction === 'desc' ? '-' : '') + key.field).join(',');
+
+function encodeCursor(state: CursorState): string {
+  return Buffer.from(JSON.stringify(state)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, sort: SortKey[]): CursorState {
+  let state: unknown;
+  try {
+    state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    state = undefined;
+  }
+  const valid =
+    typeof state === 'object' &&
+    state !== null &&
+    typeof (state as CursorState).s === 'string' &&
+    Array.isArray((state as CursorState).v) &&
+    (state as CursorState).v.length === sort.length + 1 &&
+    (state as CursorState).v.every((value) => typeof value === 'string');
+  if (!valid) throw validationFailed({ cursor: ['The cursor is not valid. Pass the next_cursor of a previous page unchanged.'] });
+  const typed = state as CursorState;
+  if (typed.s !== sortString(sort)) {
+    throw validationFailed({ sort: [`This cursor continues a walk sorted by "${typed.s}"; pass the same sort with it.`] });
+  }
+  return typed;
+}
+
+/**
+ * One page of a list, by page number or by keyset cursor. The sort always ends with `id`, so
+ * the order is total and a cursor walk visits each row that existed when it began exactly once,
+ * whatever is inserted or deleted meanwhile.
+ */
+export async function listPage<RowType extends Record<string, unknown>>(
+  sql: Sql,
+  source: ListSource,
+  request: ListRequest,
+): Promise<ListPage<RowType>> {
+  if (request.page !== undefined && request.cursor !== undefined) {
+    throw validationFailed({ cursor: ['Use either page or cursor, not both.'] });
+  }
+  const sort = request.sort.filter((key) => key.field !== 'id');
+  const tieBreak: SortKey = request.sort.find((key) => key.field === 'id') ?? { field: 'id', direction: sort[0]?.direction ?? 'asc' };
+  const keys = [...sort, tieBreak];
+
+  const conditions: Fragment[] = [...source.where];
+  if (request.created_after) conditions.push(sql`created_at > ${request.created_after}::timestamptz`);
+  if (request.created_before) conditions.push(sql`created_at < ${request.created_before}::timestamptz`);
+  if (request.updated_after) conditions.push(sql`updated_at > ${request.updated_after}::timestamptz`);
+  if (request.updated_before) conditions.push(sql`updated_at < ${request.updated_before}::timestamptz`);
+  const filtered = and(sql, conditions);
+
+  const pageConditions = [...conditions];
+  if (request.cursor !== undefined) {
+    const state = decodeCursor(request.cursor, request.sort);
+    pageConditions.push(after(sql, keys, state.v, source.sortTypes));
+  }
+  const offset = request.page !== undefined ? (request.page - 1) * request.limit : 0;
+  const order = keys.map((key) => sql`${sql(key.field)} ${key.direction === 'desc' ? sql`desc` : sql`asc`}`);
+  const cursorColumns = keys.map((key, index) => sql`${sql(key.field)}::text as ${sql(`_cursor_${index}`)}`);
+
+  const [rows, [count]] = await Promise.all([
+    sql<Record<string, unknown>[]>`
+      select *, ${join(sql, cursorColumns, sql`, `)}
+      from ${sql(source.table)}
+      where ${and(sql, pageConditions)}
+      order by ${join(sql, order, sql`, `)}
+      limit ${request.limit + 1} offset ${offset}`,
+    sql<{ total: number }[]>`select count(*)::int as total from ${sql(source.table)} where ${filtered}`,
+  ]);
+
+  const hasMore = rows.length > request.limit;
+  const pageRows = rows.slice(0, request.limit);
+  const last = pageRows.at(-1);
+  const nextCursor =
+    hasMore && last ? encodeCursor({ s: sortString(request.sort), v: keys.map((_, index) => String(last[`_cursor_${index}`])) }) : null;
+  for (const row of pageRows) for (let index = 0; index < keys.length; index++) delete row[`_cursor_${index}`];
+
+  return {
+    rows: pageRows as RowType[],
+    total: count?.total ?? 0,
+    limit: request.limit,
+    page: request.cursor !== undefined ? null : (request.page ?? 1),
+    has_more: hasMore,
+    next_cursor: nextCursor,
+  };
+}
+
+/** Rows strictly after `values` in the order `keys`: (k1 > v1) or (k1 = v1 and k2 > v2) or … */
+function after(sql: Sql, keys: SortKey[], values: string[], types: Record<string, 'timestamptz' | 'text'>): Fragment {
+  const typed = (index: number) => {
+    const key = keys[index] as SortKey;
+    return types[key.field] === 'timestamptz' ? sql`${values[index] ?? null}::timestamptz` : sql`${values[index] ?? null}::text`;
+  };
+  const alternatives = keys.map((key, index) => {
+    const equalities = keys.slice(0, index).map((prior, priorIndex) => sql`${sql(prior.field)} = ${typed(priorIndex)}`);
+    const beyond = key.direction === 'desc' ? sql`${sql(key.field)} < ${typed(index)}` : sql`${sql(key.field)} > ${typed(index)}`;
+    return sql`(${and(sql, [...equalities, beyond])})`;
+  });
+  return sql`(${join(sql, alternatives, sql` or `)})`;
+}
+
+function join(sql: Sql, parts: Fragment[], separator: Fragment): Fragment {
+  return parts.reduce((acc, part, index) => (index === 0 ? part : sql`${acc}${separator}${part}`), sql``);
+}
+
+function and(sql: Sql, parts: Fragment[]): Fragment {
+  return parts.length === 0 ? sql`true` : join(sql, parts, sql` and `);
+}

@@ -4,23 +4,26 @@ import { z } from 'zod';
 /** Where the embedded database keeps its files by default: `.data/pglite` at the repository root. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../.data/pglite', import.meta.url));
 
-const port = z.coerce
-  .number({ error: 'must be a number' })
-  .int('must be a whole number')
-  .min(0, 'must be between 0 and 65535')
-  .max(65535, 'must be between 0 and 65535');
+/** A whole number from the environment, with messages that say what is wrong in plain words. */
+function integer(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+}
 
 const Settings = z.object({
-  PORT: port.default(3000),
+  PORT: integer(0, 65535).default(3000),
   HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
   DATABASE_URL: z
     .string()
     .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL')
     .optional(),
   CHARTER_DATA_DIR: z.string().min(1, 'must not be empty').default(DEFAULT_DATA_DIR),
-  DATABASE_POOL_SIZE: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1).max(100).default(10),
-  MAX_BODY_BYTES: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).max(600_000).default(10_000),
+  DATABASE_POOL_SIZE: integer(1, 100).default(10),
+  MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
 });
 
 export type Settings = z.infer<typeof Settings>;

@@ -229,3 +229,15 @@ export function errorFromResponse(response: Response, body: unknown, idempotency
 function isEnvelope(body: unknown): body is ErrorBody {
   return typeof body === 'object' && body !== null && typeof (body as ErrorBody).error === 'string';
 }
+
+/**
+ * The data of a successful result, or the matching {@link CharterError} thrown: the one-call form of
+ * the client's `throwOnError` option.
+ *
+ * @example
+ * const module = unwrap(await charter.GET('/modules/{module_id}', { params: { path: { module_id } } }));
+ */
+export function unwrap<Data>(result: { data?: Data; error?: unknown; response: Response; idempotencyKey?: string }): Data {
+  if (!result.response.ok) throw errorFromResponse(result.response, result.error, result.idempotencyKey);
+  return result.data as Data;
+}

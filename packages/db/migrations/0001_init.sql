@@ -4,7 +4,7 @@
 create table workspaces (
   id          text primary key,
   name        text not null,
-  created_at  timestamptz not null default now()
+  created_at  timestamptz(3) not null default now()
 );
 
 create table api_keys (
@@ -21,11 +21,11 @@ create table api_keys (
   rate_limit_per_minute  integer,
   burst                  integer,
   daily_quota            integer,
-  expires_at             timestamptz,
-  revoked_at             timestamptz,
-  last_used_at           timestamptz,
-  created_at             timestamptz not null default now(),
-  updated_at             timestamptz not null default now()
+  expires_at             timestamptz(3),
+  revoked_at             timestamptz(3),
+  last_used_at           timestamptz(3),
+  created_at             timestamptz(3) not null default now(),
+  updated_at             timestamptz(3) not null default now()
 );
 create index api_keys_workspace_idx on api_keys (workspace_id, created_at, id);
 
@@ -35,8 +35,8 @@ create table modules (
   name         text not null,
   description  text,
   fields       jsonb not null default '[]',
-  created_at   timestamptz not null default now(),
-  updated_at   timestamptz not null default now(),
+  created_at   timestamptz(3) not null default now(),
+  updated_at   timestamptz(3) not null default now(),
   unique (workspace_id, name)
 );
 create index modules_workspace_created_idx on modules (workspace_id, created_at, id);
@@ -46,8 +46,8 @@ create table records (
   workspace_id text not null references workspaces (id) on delete cascade,
   module_id    text not null references modules (id) on delete cascade,
   data         jsonb not null,
-  created_at   timestamptz not null default now(),
-  updated_at   timestamptz not null default now()
+  created_at   timestamptz(3) not null default now(),
+  updated_at   timestamptz(3) not null default now()
 );
 create index records_module_created_idx on records (module_id, created_at, id);
 create index records_data_idx on records using gin (data jsonb_path_ops);

@@ -13,8 +13,16 @@ export interface Context {
   requestId: string;
   /** Undefined when the request carried no valid key; the contract middleware then answers 401. */
   principal: Principal | undefined;
-  /** Set by list handlers: the sparse fieldset the edge projects list items onto. */
-  responseFields?: readonly string[];
-  /** Set by handlers of list endpoints: the next page's cursor, for the `Link` header. */
+  /**
+   * What a list handler tells the HTTP edge. A shared object rather than context fields, because
+   * tRPC middlewares hand procedures a copy of the context.
+   */
+  listing: ListingHints;
+}
+
+export interface ListingHints {
+  /** The sparse fieldset the edge projects list items onto. */
+  fields?: readonly string[] | undefined;
+  /** The next page's cursor, for the `Link` header. */
   nextCursor?: string | null;
 }

@@ -87,10 +87,10 @@ export async function listPage<RowType extends Record<string, unknown>>(
   const keys = [...sort, tieBreak];
 
   const conditions: Fragment[] = [...source.where];
-  if (request.created_after) conditions.push(sql`created_at > ${request.created_after}::timestamptz`);
-  if (request.created_before) conditions.push(sql`created_at < ${request.created_before}::timestamptz`);
-  if (request.updated_after) conditions.push(sql`updated_at > ${request.updated_after}::timestamptz`);
-  if (request.updated_before) conditions.push(sql`updated_at < ${request.updated_before}::timestamptz`);
+  if (request.created_after) conditions.push(sql`created_at > ${request.created_after}::text::timestamptz`);
+  if (request.created_before) conditions.push(sql`created_at < ${request.created_before}::text::timestamptz`);
+  if (request.updated_after) conditions.push(sql`updated_at > ${request.updated_after}::text::timestamptz`);
+  if (request.updated_before) conditions.push(sql`updated_at < ${request.updated_before}::text::timestamptz`);
   const filtered = and(sql, conditions);
 
   const pageConditions = [...conditions];
@@ -133,7 +133,8 @@ export async function listPage<RowType extends Record<string, unknown>>(
 function after(sql: Sql, keys: SortKey[], values: string[], types: Record<string, 'timestamptz' | 'text'>): Fragment {
   const typed = (index: number) => {
     const key = keys[index] as SortKey;
-    return types[key.field] === 'timestamptz' ? sql`${values[index] ?? null}::timestamptz` : sql`${values[index] ?? null}::text`;
+    // Through text: postgres.js would serialise a timestamptz parameter via Date, dropping microseconds.
+    return types[key.field] === 'timestamptz' ? sql`${values[index] ?? null}::text::timestamptz` : sql`${values[index] ?? null}::text`;
   };
   const alternatives = keys.map((key, index) => {
     const equalities = keys.slice(0, index).map((prior, priorIndex) => sql`${sql(prior.field)} = ${typed(priorIndex)}`);

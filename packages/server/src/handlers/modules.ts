@@ -47,8 +47,8 @@ export const listModules: Handler<'listModules'> = async (ctx, input) => {
     where,
     sortTypes: { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' },
   }, input);
-  ctx.responseFields = input.fields;
-  ctx.nextCursor = page.next_cursor;
+  ctx.listing.fields = input.fields;
+  ctx.listing.nextCursor = page.next_cursor;
   const { rows, ...envelope } = page;
   return { ...envelope, data: rows.map(toModule) };
 };

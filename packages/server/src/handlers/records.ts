@@ -55,8 +55,8 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
     where,
     sortTypes: { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' },
   }, input);
-  ctx.responseFields = input.fields;
-  ctx.nextCursor = page.next_cursor;
+  ctx.listing.fields = input.fields;
+  ctx.listing.nextCursor = page.next_cursor;
   const { rows, ...envelope } = page;
   return { ...envelope, data: rows.map(toRecord) };
 };

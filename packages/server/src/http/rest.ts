@@ -82,7 +82,7 @@ export function createRestHandler(options: RestHandlerOptions) {
       req.headers['content-type'] = 'application/json';
     }
 
-    const ctx: Context = { sql, requestId, principal };
+    const ctx: Context = { sql, requestId, principal, listing: {} };
     restReq.charter = { ctx };
     restReq.url = path + url.search;
     const captured = new CapturedResponse(res);
@@ -94,8 +94,8 @@ export function createRestHandler(options: RestHandlerOptions) {
       return;
     }
     const headers: Record<string, string> = {};
-    if (ctx.nextCursor) headers.Link = `<${nextPageUrl(url, ctx.nextCursor)}>; rel="next"`;
-    const body = ctx.responseFields ? projectList(captured.body, ctx.responseFields) : captured.body;
+    if (ctx.listing.nextCursor) headers.Link = `<${nextPageUrl(url, ctx.listing.nextCursor)}>; rel="next"`;
+    const body = ctx.listing.fields ? projectList(captured.body, ctx.listing.fields) : captured.body;
     send(res, contract.successStatus, requestId, contract.successStatus === 204 ? undefined : body, headers);
   };
 }

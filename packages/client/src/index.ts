@@ -1,0 +1,40 @@
+export {
+  Charter,
+  type CallArgs,
+  type CallInit,
+  type CallOptions,
+  type CharterMethod,
+  type CharterOptions,
+  type CharterResult,
+  type HttpMethod,
+  type ListPaths,
+  type OperationOf,
+  type PageOf,
+  type PathsWithMethod,
+} from './client.ts';
+export {
+  AccessDeniedError,
+  BadRequestError,
+  CharterError,
+  type CharterErrorInit,
+  ConflictError,
+  ConnectionError,
+  type ErrorBody,
+  errorFromResponse,
+  IdempotencyKeyInUseError,
+  IdempotencyKeyReusedError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  unwrap,
+  ValidationError,
+} from './errors.ts';
+export type { components, operations, paths } from './generated/schema.ts';
+export { type ListPage, Paginator, type ToArrayOptions } from './pagination.ts';
+export { RateLimitGate } from './rate-limit.ts';
+export { createRetryFetch, type FetchLike, RETRY_DEFAULTS, type RetryEvent, type RetryFetchOptions, type RetryOptions } from './retry.ts';

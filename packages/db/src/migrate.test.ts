@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { connect } from './connect.ts';
+import { migrate } from './migrate.ts';
+
+describe('migrations', () => {
+  it('apply once, are recorded, and are a no-op the second time', async () => {
+    const database = await connect({ databaseUrl: process.env.DATABASE_URL });
+    try {
+      const first = await migrate(database.sql);
+      const second = await migrate(database.sql);
+      expect(second.applied).toEqual([]);
+      const recorded = await database.sql<{ version: string }[]>`select version from schema_migrations order by version`;
+      expect(recorded.map((row) => row.version)).toEqual(expect.arrayContaining(['0001_init', ...first.applied]));
+      const [tables] = await database.sql<{ n: number }[]>`
+        select count(*)::int as n from information_schema.tables
+        where table_name in ('workspaces', 'api_keys', 'modules', 'records')`;
+      expect(tables?.n).toBe(4);
+    } finally {
+      await database.close();
+    }
+  });
+
+  // Needs a PostgreSQL server: the embedded PGlite has a single session.
+  it.skipIf(!process.env.DATABASE_URL)('migrate concurrently from several connections without applying anything twice', async () => {
+    const databases = await Promise.all([1, 2, 3].map(() => connect({ databaseUrl: process.env.DATABASE_URL, max: 1 })));
+    try {
+      const results = await Promise.all(databases.map((database) => migrate(database.sql)));
+      const all = results.flatMap((result) => result.applied);
+      expect(new Set(all).size).toBe(all.length);
+    } finally {
+      await Promise.all(databases.map((database) => database.close()));
+    }
+  });
+});

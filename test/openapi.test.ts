@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { endpoints } from '@charter/contracts';
+import { validate } from '@readme/openapi-parser';
+import openapiTS, { astToString } from 'openapi-typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+const committedPath = fileURLToPath(new URL('../apps/api/openapi.json', import.meta.url));
+let server: TestServer;
+let served: any;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  served = await (await fetch(`${server.url}/api/v1/openapi.json`)).json();
+});
+afterAll(() => server.close());
+
+describe('the OpenAPI document', () => {
+  it('is served exactly as committed (regenerate with `pnpm generate`)', async () => {
+    const { 'x-generated': stamp, ...committed } = JSON.parse(await readFile(committedPath, 'utf8'));
+    expect(stamp).toMatch(/Do not edit/);
+    expect(served).toEqual(committed);
+  });
+
+  it('validates as OpenAPI 3.1 with a standard validator', async () => {
+    expect(served.openapi).toBe('3.1.0');
+    const result = await validate(structuredClone(served));
+    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('declares each contract: scopes, success status, error envelope, idempotency', () => {
+    for (const contract of Object.values(endpoints)) {
+      const operation = served.paths[contract.path][contract.method.toLowerCase()];
+      expect(operation.operationId).toBe(contract.operationId);
+      expect(operation.summary && operation.description && operation.tags.length).toBeTruthy();
+      expect(operation.security).toEqual([{ BearerAuth: contract.scopes }, { ApiKeyAuth: contract.scopes }]);
+      expect(Object.keys(operation.responses)).toContain(String(contract.successStatus));
+      expect(operation.responses['200'] === undefined).toBe(contract.successStatus !== 200);
+      for (const status of [401, 403, 500, ...contract.errors]) {
+        expect(operation.responses[String(status)], `${contract.operationId} ${status}`).toBeDefined();
+      }
+      const idempotencyHeader = (operation.parameters ?? []).find((p: { name: string }) => p.name === 'Idempotency-Key');
+      expect(Boolean(idempotencyHeader)).toBe(contract.idempotent);
+    }
+    expect(served.components.responses.NotFound.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(served.components.schemas.Error.required).toEqual(['error', 'message', 'request_id']);
+  });
+
+  it('generates types with openapi-typescript that compile against a sample call, and catch mistakes', async () => {
+    const dir = fileURLToPath(new URL('./.tmp/openapi-types/', import.meta.url));
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const ast = await openapiTS(structuredClone(served));
+    await writeFile(`${dir}schema.ts`, astToString(ast));
+    await writeFile(
+      `${dir}sample.ts`,
+      `import createClient from 'openapi-fetch';
+import type { paths } from './schema.ts';
+
+const client = createClient<paths>({ baseUrl: 'http://127.0.0.1:3000/api/v1' });
+
+export async function sample(): Promise<string> {
+  const created = await client.POST('/modules', {
+    body: { name: 'Contacts', fields: [{ name: 'email', type: 'string', required: true }] },
+    params: { header: { 'Idempotency-Key': 'k-1' } },
+  });
+  if (!created.data) throw new Error(created.error?.message);
+  const records = await client.GET('/modules/{module_id}/records', {
+    params: { path: { module_id: created.data.id }, query: { limit: 10, sort: '-created_at' } },
+  });
+  const first: string | undefined = records.data?.data[0]?.id;
+  const cursor: string | null | undefined = records.data?.next_cursor;
+  // @ts-expect-error an unknown path is a compile error
+  await client.GET('/modulez');
+  // @ts-expect-error a misspelled body field is a compile error
+  await client.POST('/modules', { body: { nmae: 'x' } });
+  return first ?? cursor ?? created.data.name;
+}
+`,
+    );
+    await writeFile(
+      `${dir}tsconfig.json`,
+      JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { types: [] }, include: ['*.ts'] }),
+    );
+    const tsc = fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url));
+    const result = await promisify(execFile)(tsc, ['-p', dir]).then(
+      () => ({ code: 0, output: '' }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, output: error.stdout }),
+    );
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('the API reference page', () => {
+  it('renders the document from assets served locally, with no outside address', async () => {
+    const page = await fetch(`${server.url}/docs`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('/api/v1/openapi.json');
+    expect(html).not.toMatch(/https?:\/\//);
+    for (const asset of ['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js']) {
+      expect(html).toContain(asset);
+      const response = await fetch(`${server.url}${asset}`);
+      expect(response.status).toBe(200);
+      expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+    }
+  });
+});

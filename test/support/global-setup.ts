@@ -1,0 +1,39 @@
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { connect, migrate } from '@charter/db';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    databaseKind: 'postgres' | 'pglite';
+  }
+}
+
+/**
+ * One database for the whole run: the PostgreSQL server named by DATABASE_URL, or else one
+ * embedded PGlite served on a loopback socket that every test file connects to. Every test
+ * makes its own workspace, so files share the database without seeing each other's data.
+ */
+export default async function setup(project: TestProject) {
+  let databaseUrl = process.env.DATABASE_URL;
+  let stop = async () => {};
+  if (!databaseUrl) {
+    const pglite = await PGlite.create('memory://');
+    const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 2 });
+    await server.start();
+    databaseUrl = `postgres://postgres@${server.getServerConn()}/postgres`;
+    stop = async () => {
+      await server.stop();
+      await pglite.close();
+    };
+  }
+  const kind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
+  const database = await connect({ databaseUrl, max: 1 });
+  await migrate(database.sql);
+  await database.close();
+  console.log(`Whole-system tests use ${kind === 'pglite' ? 'the embedded PGlite' : 'the PostgreSQL server in DATABASE_URL'}.`);
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('databaseKind', kind);
+  return stop;
+}

@@ -28,7 +28,7 @@ describe('the OpenAPI document', () => {
   it('validates as OpenAPI 3.1 with a standard validator', async () => {
     expect(served.openapi).toBe('3.1.0');
     const result = await validate(structuredClone(served));
-    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
+    expect(result.valid ? [] : result.errors).toEqual([]);
     expect(result.valid).toBe(true);
   });
 

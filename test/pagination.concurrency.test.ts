@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createModule, startTestServer, type TestServer } from './support/server.ts';
+import { type ApiResponse, call, createModule, startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 
@@ -50,8 +50,8 @@ describe('a cursor walk while other clients insert and delete', () => {
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const query = `limit=37&sort=${sort}${cursor ? `&cursor=${cursor}` : ''}`;
-        const page = await call(server, 'GET', `/modules/${moduleId}/records?${query}`);
+        const query: string = `limit=37&sort=${sort}${cursor ? `&cursor=${cursor}` : ''}`;
+        const page: ApiResponse = await call(server, 'GET', `/modules/${moduleId}/records?${query}`);
         expect(page.status, page.text).toBe(200);
         for (const record of page.body.data as { id: string }[]) visits.set(record.id, (visits.get(record.id) ?? 0) + 1);
         cursor = page.body.next_cursor;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createModule, startTestServer, type TestServer } from './support/server.ts';
+import { type ApiResponse, call, createModule, startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 let moduleId: string;
@@ -50,10 +50,10 @@ describe('lists', () => {
     let next: string | null = `${path()}?limit=7&sort=created_at`;
     let pages = 0;
     while (next) {
-      const response = await call(server, 'GET', next);
+      const response: ApiResponse = await call(server, 'GET', next);
       expect(response.status).toBe(200);
       seen.push(...titles(response.body));
-      const link = response.headers.get('link');
+      const link: string | null = response.headers.get('link');
       if (response.body.next_cursor) {
         expect(link).toMatch(/^<\/api\/v1\/modules\/mod_[0-9a-z]+\/records\?limit=7&sort=created_at&cursor=[^>]+>; rel="next"$/);
         next = (link as string).slice('</api/v1'.length, link!.indexOf('>'));

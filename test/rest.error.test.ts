@@ -53,20 +53,15 @@ describe('every error in API.md comes back in the envelope', () => {
   });
 
   it('403 access_denied names the missing scope', async () => {
-    const { createHash } = await import('node:crypto');
-    const { generateApiKey } = await import('@charter/server');
-    const key = generateApiKey();
-    await server.database.sql`
-      insert into api_keys (id, workspace_id, name, digest, prefix, last4, mode, scopes)
-      values (${`key_${'0'.repeat(25)}1`}, ${server.workspaceId}, 'read only', ${createHash('sha256').update(key.plaintext).digest()},
-              ${key.prefix}, ${key.last4}, 'live', ${['modules:read']})`;
-    const denied = await call(server, 'POST', '/modules', { key: key.plaintext, body: { name: 'Nope' } });
+    const readOnly = await call(server, 'POST', '/api-keys', { body: { name: 'read only', scopes: ['modules:read'] } });
+    expect(readOnly.status).toBe(201);
+    const denied = await call(server, 'POST', '/modules', { key: readOnly.body.key, body: { name: 'Nope' } });
     expectEnvelope(denied, 403, 'access_denied');
     expect(denied.body).toMatchObject({
       message: 'Insufficient permissions. Required scope: modules:write',
       required_scopes: ['modules:write'],
     });
-    expect((await call(server, 'GET', '/modules', { key: key.plaintext })).status).toBe(200);
+    expect((await call(server, 'GET', '/modules', { key: readOnly.body.key })).status).toBe(200);
   });
 
   it('404 not_found for unknown routes and unknown resources', async () => {

@@ -80,7 +80,7 @@ describe('modules and records over plain HTTP', () => {
   });
 
   it('accepts the key as Bearer, ApiKey or X-API-Key', async () => {
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { authorization: `Bearer ${server.key}` },
       { authorization: `ApiKey ${server.key}` },
       { 'x-api-key': server.key },

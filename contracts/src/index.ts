@@ -1,3 +1,4 @@
+import * as apiKeys from './api-keys.ts';
 import * as modules from './modules.ts';
 import * as records from './records.ts';
 
@@ -8,6 +9,8 @@ export * from './pagination.ts';
 export * from './scopes.ts';
 export * from './modules.ts';
 export * from './records.ts';
+export * from './api-keys.ts';
+export * from './rate-limits.ts';
 
 /** Every endpoint of the API, by operation id. The server and the document are built from this. */
 export const endpoints = {
@@ -21,6 +24,12 @@ export const endpoints = {
   getRecord: records.getRecord,
   updateRecord: records.updateRecord,
   deleteRecord: records.deleteRecord,
+  listApiKeys: apiKeys.listApiKeys,
+  createApiKey: apiKeys.createApiKey,
+  getApiKey: apiKeys.getApiKey,
+  updateApiKey: apiKeys.updateApiKey,
+  revokeApiKey: apiKeys.revokeApiKey,
+  rotateApiKey: apiKeys.rotateApiKey,
 } as const;
 
 export type Endpoints = typeof endpoints;

@@ -63,7 +63,7 @@ export async function call<Body = any>(server: { url: string; key: string }, met
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(`${server.url}/api/v1${path}`, { method, headers, body });
+  const response = await fetch(`${server.url}/api/v1${path}`, { method, headers, body: body as BodyInit | undefined });
   const text = await response.text();
   let parsed: unknown = text;
   if (response.headers.get('content-type')?.startsWith('application/json')) parsed = JSON.parse(text);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { TIER_NAMES, type Tier } from '@charter/contracts';
 import { createWorkspace } from '@charter/server';
 import { loadSettings } from './config.ts';
 import { openDatabase } from './database.ts';
@@ -11,6 +12,8 @@ Commands:
 Options:
   --name <name>      The workspace's name (required).
   --test             Issue an sk_test_ key instead of an sk_live_ key.
+  --tier <tier>      The key's rate-limit tier (${TIER_NAMES.join(', ')}); default enterprise.
+                     Keys it issues can never exceed its limits.
   --json             Print the result as JSON.
 
 The database is the one the API uses: DATABASE_URL, or the embedded one in CHARTER_DATA_DIR.`;
@@ -19,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, test: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: { name: { type: 'string' }, tier: { type: 'string', default: 'enterprise' }, test: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help || positionals.length === 0) {
     console.log(USAGE);
@@ -34,9 +37,13 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--name is required.\n\n${USAGE}`);
     return 2;
   }
+  if (!TIER_NAMES.includes(values.tier as Tier)) {
+    console.error(`--tier must be one of ${TIER_NAMES.join(', ')}.\n\n${USAGE}`);
+    return 2;
+  }
   const database = await openDatabase(loadSettings());
   try {
-    const created = await createWorkspace(database.sql, { name, mode: values.test ? 'test' : 'live' });
+    const created = await createWorkspace(database.sql, { name, mode: values.test ? 'test' : 'live', tier: values.tier as Tier });
     if (values.json) {
       console.log(JSON.stringify({ workspace_id: created.workspaceId, key_id: created.keyId, key: created.key }));
     } else {

@@ -9,6 +9,8 @@ import { createRetryFetch, type FetchLike, type RetryFetchOptions, type RetryOpt
 /** The HTTP methods the API uses. */
 export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
 type MediaType = `${string}/${string}`;
+/** The empty object type, `{}`. */
+type Empty = Record<never, never>;
 
 /** The paths of `Paths` that have method `M`. */
 export type PathsWithMethod<Paths, M extends HttpMethod> = {
@@ -26,7 +28,8 @@ export type OperationOf<Paths, P, M extends HttpMethod> = P extends keyof Paths
 export interface CallOptions extends Pick<RetryOptions, 'maxRetries' | 'timeoutMs' | 'attemptTimeoutMs'> {
   /**
    * `Idempotency-Key` for this POST, PATCH or DELETE; an `Idempotency-Key` header works too. Pass
-   * one you stored to retry a call safely after a restart. @default a new UUID per call, kept across its retries
+   * one you stored to retry a call safely after a restart.
+   * @default a new UUID per call, kept across its retries
    */
   idempotencyKey?: string;
 }
@@ -38,7 +41,7 @@ export interface CallOptions extends Pick<RetryOptions, 'maxRetries' | 'timeoutM
  */
 export type CallInit<Op> = Omit<FetchOptions<Op>, 'parseAs' | 'fetch'> & CallOptions;
 
-type RequiredKeysOf<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
+type RequiredKeysOf<T> = { [K in keyof T]-?: Empty extends Pick<T, K> ? never : K }[keyof T];
 /** The init argument, optional when the operation needs no params or body. */
 export type CallArgs<Op> = RequiredKeysOf<CallInit<Op>> extends never ? [init?: CallInit<Op>] : [init: CallInit<Op>];
 
@@ -49,8 +52,8 @@ type Data<R extends { data?: unknown }> = [Exclude<R['data'], undefined>] extend
  * idempotency key. With `throwOnError`, only the success branch remains.
  */
 export type CharterResult<Op extends Record<string | number, any>, Throw extends boolean = false> = (Throw extends true
-  ? { data: Data<FetchResponse<Op, {}, MediaType>>; error?: never; response: Response }
-  : FetchResponse<Op, {}, MediaType>) & {
+  ? { data: Data<FetchResponse<Op, Empty, MediaType>>; error?: never; response: Response }
+  : FetchResponse<Op, Empty, MediaType>) & {
   /** The `Idempotency-Key` sent (POST, PATCH, DELETE); undefined for GET. */
   idempotencyKey?: string;
 };
@@ -62,7 +65,7 @@ export type CharterMethod<Paths, M extends HttpMethod, Throw extends boolean> = 
 ) => Promise<CharterResult<OperationOf<Paths, P, M>, Throw>>;
 
 /** The success body of `GET path`. */
-export type PageOf<Paths, P> = NonNullable<FetchResponse<OperationOf<Paths, P, 'get'>, {}, MediaType>['data']>;
+export type PageOf<Paths, P> = NonNullable<FetchResponse<OperationOf<Paths, P, 'get'>, Empty, MediaType>['data']>;
 /** The GET paths whose success body is a list page (`data`, `next_cursor`, …). */
 export type ListPaths<Paths> = {
   [P in PathsWithMethod<Paths, 'get'>]: PageOf<Paths, P> extends ListPage ? P : never;
@@ -77,11 +80,15 @@ export interface CharterOptions<Throw extends boolean = boolean> extends RetryOp
   apiKey?: string;
   /** Headers sent with every call. */
   headers?: HeadersOptions;
-  /** The fetch each attempt goes through (a test double, a proxy-aware fetch…). @default globalThis.fetch */
+  /**
+   * The fetch each attempt goes through (a test double, a proxy-aware fetch…).
+   * @default globalThis.fetch
+   */
   fetch?: FetchLike;
   /**
    * Throw the matching {@link CharterError} subclass for every non-2xx response instead of returning
-   * `{ error }`; results then always hold `data`. @default false
+   * `{ error }`; results then always hold `data`.
+   * @default false
    */
   throwOnError?: Throw;
 }
@@ -102,7 +109,7 @@ type AnyResult = { data?: unknown; error?: unknown; response: Response };
  * const charter = new Charter({ baseUrl: 'https://api.example.com/api/v1', apiKey: process.env.CHARTER_API_KEY });
  * const { data, error } = await charter.POST('/modules', { body: { name: 'Contacts' } });
  */
-export class Charter<Paths extends {} = CharterPaths, Throw extends boolean = false> {
+export class Charter<Paths extends object = CharterPaths, Throw extends boolean = false> {
   /** `GET path`. Never retried unsafely: GET has no side effects. */
   readonly GET: CharterMethod<Paths, 'get', Throw>;
   /** `POST path`, with an `Idempotency-Key` kept across its retries. */

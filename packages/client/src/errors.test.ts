@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { paths } from '../test/fixtures/schema.ts';
-import { API_KEY, BASE_URL, json, MODULE, problem, scriptedFetch, type Step, rejection } from '../test/helpers.ts';
+import { API_KEY, BASE_URL, json, MODULE, problem, rejection, type Step, scriptedFetch } from '../test/helpers.ts';
 import { Charter } from './client.ts';
 import {
   AccessDeniedError,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { paths } from '../test/fixtures/schema.ts';
-import { API_KEY, BASE_URL, connectionReset, json, MODULE, problem, rejection, scriptedFetch, type Step } from '../test/helpers.ts';
+import { API_KEY, BASE_URL, connectionReset, json, MODULE, problem, rejection, type Step, scriptedFetch } from '../test/helpers.ts';
 import { Charter } from './client.ts';
 import { ValidationError } from './errors.ts';
 import { newIdempotencyKey } from './idempotency.ts';

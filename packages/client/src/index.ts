@@ -1,8 +1,8 @@
 export {
-  Charter,
   type CallArgs,
   type CallInit,
   type CallOptions,
+  Charter,
   type CharterMethod,
   type CharterOptions,
   type CharterResult,

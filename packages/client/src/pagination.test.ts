@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { components, paths } from '../test/fixtures/schema.ts';
-import { API_KEY, BASE_URL, json, problem, scriptedFetch, type Step } from '../test/helpers.ts';
+import { API_KEY, BASE_URL, json, problem, type Step, scriptedFetch } from '../test/helpers.ts';
 import { Charter } from './client.ts';
 import { NotFoundError } from './errors.ts';
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { paths } from '../test/fixtures/schema.ts';
-import { API_KEY, BASE_URL, json, MODULE, problem, scriptedFetch, type Step, rejection } from '../test/helpers.ts';
+import { API_KEY, BASE_URL, json, MODULE, problem, rejection, type Step, scriptedFetch } from '../test/helpers.ts';
 import { Charter } from './client.ts';
 import { RateLimitError } from './errors.ts';
 import { RateLimitGate } from './rate-limit.ts';

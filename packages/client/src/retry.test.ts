@@ -1,7 +1,7 @@
 import createClient from 'openapi-fetch';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { paths } from '../test/fixtures/schema.ts';
-import { API_KEY, BASE_URL, connectionReset, json, MODULE, problem, scriptedFetch, slow, type Step, rejection } from '../test/helpers.ts';
+import { API_KEY, BASE_URL, connectionReset, json, MODULE, problem, rejection, type Step, scriptedFetch, slow } from '../test/helpers.ts';
 import { Charter, type CharterOptions } from './client.ts';
 import { ConnectionError, RateLimitError, ServerError, TimeoutError } from './errors.ts';
 import { createRetryFetch, type RetryEvent } from './retry.ts';

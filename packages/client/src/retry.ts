@@ -1,4 +1,4 @@
-import { CharterError, ConnectionError, RateLimitError, TimeoutError } from './errors.ts';
+import { type CharterError, ConnectionError, RateLimitError, TimeoutError } from './errors.ts';
 import { retryAfterMs } from './headers.ts';
 import { IDEMPOTENT_METHODS, newIdempotencyKey } from './idempotency.ts';
 import type { RateLimitGate } from './rate-limit.ts';
@@ -25,21 +25,34 @@ export interface RetryEvent {
   response?: Response;
 }
 
-/** How calls are retried. Every option can be set on the client and overridden per call. */
+/** How calls are retried. Set on the client; `maxRetries`, `timeoutMs` and `attemptTimeoutMs` can be overridden per call. */
 export interface RetryOptions {
-  /** Retries after the first attempt. @default 3 (so at most 4 attempts) */
+  /**
+   * Retries after the first attempt.
+   * @default 3 (so at most 4 attempts)
+   */
   maxRetries?: number;
   /**
-   * Deadline for a whole call: every attempt, every wait and the response body. Never overrun: a wait
-   * that would end past it fails the call at once, with the time to retry on the error.
-   * `Infinity` for none. @default 60000
+   * Deadline for a whole call: every attempt, every wait and the response body. Never overrun: when
+   * a wait would end past it, the call ends at once, with the last response (its error carries
+   * `retryAt`) or, if nothing was sent, a {@link RateLimitError} saying when to retry. `Infinity` for none.
+   * @default 60000
    */
   timeoutMs?: number;
-  /** Limit for one attempt; an attempt that takes longer is aborted and retried. @default 30000 */
+  /**
+   * Limit for one attempt; an attempt that takes longer is aborted and retried.
+   * @default 30000
+   */
   attemptTimeoutMs?: number;
-  /** Backoff base: retry n waits a random time in [0, min(maxDelayMs, baseDelayMs × 2^(n-1))) ("full jitter"). @default 500 */
+  /**
+   * Backoff base: retry n waits a random time in [0, min(maxDelayMs, baseDelayMs × 2^(n-1))) ("full jitter").
+   * @default 500
+   */
   baseDelayMs?: number;
-  /** Backoff cap. Does not cap `Retry-After`, which is honoured exactly, bounded only by the deadline. @default 8000 */
+  /**
+   * Backoff cap. Does not cap `Retry-After`, which is honoured exactly, bounded only by the deadline.
+   * @default 8000
+   */
   maxDelayMs?: number;
   /** Called before each retry, with the attempt number, the delay and the reason. A hook that throws ends the call. */
   onRetry?: (event: RetryEvent) => void | Promise<void>;
@@ -56,7 +69,10 @@ export const RETRY_DEFAULTS = {
 
 /** Options of {@link createRetryFetch}. */
 export interface RetryFetchOptions extends RetryOptions {
-  /** The fetch that sends each attempt. @default globalThis.fetch */
+  /**
+   * The fetch that sends each attempt.
+   * @default globalThis.fetch
+   */
   fetch?: FetchLike;
   /** Rate-limit state to wait on before each attempt and to update from each response. */
   rateLimit?: RateLimitGate;
@@ -95,7 +111,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): FetchLike {
       request.headers.set('Idempotency-Key', newIdempotencyKey());
     }
     const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
-    const fail = (Class: typeof CharterError, message: string, extra: { code: string; cause?: unknown; retryAt?: Date }) =>
+    const fail = (Class: typeof CharterError, message: string, extra: { code: string; cause?: unknown }) =>
       new Class(message, { idempotencyKey, ...extra });
 
     for (let attempt = 1; ; attempt++) {

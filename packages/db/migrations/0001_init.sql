@@ -11,8 +11,7 @@ create table api_keys (
   id                     text primary key,
   workspace_id           text not null references workspaces (id) on delete cascade,
   name                   text not null,
-  -- SHA-256 of the full key; the plaintext is never stored.
-  digest                 bytea not null unique,
+  -- Display hints of the current secret: enough to recognise it, never enough to use it.
   prefix                 text not null,
   last4                  text not null,
   mode                   text not null check (mode in ('live', 'test')),
@@ -27,6 +26,16 @@ create table api_keys (
   created_at             timestamptz(3) not null default now(),
   updated_at             timestamptz(3) not null default now()
 );
+
+-- A key's secrets: one current, plus the previous ones while a rotation's grace period lasts.
+-- Each is stored only as the SHA-256 digest of the full key.
+create table api_key_secrets (
+  digest      bytea primary key,
+  key_id      text not null references api_keys (id) on delete cascade,
+  expires_at  timestamptz(3),
+  created_at  timestamptz(3) not null default now()
+);
+create index api_key_secrets_key_idx on api_key_secrets (key_id);
 create index api_keys_workspace_idx on api_keys (workspace_id, created_at, id);
 
 create table modules (

@@ -5,6 +5,12 @@ export interface Principal {
   keyId: string;
   workspaceId: string;
   scopes: readonly string[];
+  mode: 'live' | 'test';
+  /** Effective limits: the key's own, or its tier's. */
+  perMinute: number;
+  burst: number;
+  dailyQuota: number | null;
+  lastUsedAt: Date | null;
 }
 
 /** What every procedure receives. Built once per request by the HTTP edge. */

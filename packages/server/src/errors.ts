@@ -46,7 +46,7 @@ export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): Rec
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const prefix = issue.path.length > 0 ? `${issue.path.map(String).join('.')}.` : '';
-      for (const key of issue.keys) (errors[prefix + key] ??= []).push(`Unknown parameter "${prefix + key}".`);
+      for (const key of issue.keys) addFieldError(errors, prefix + key, `Unknown parameter "${prefix + key}".`);
       continue;
     }
     const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '_';
@@ -54,9 +54,13 @@ export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): Rec
       issue.code === 'invalid_type' && issue.message.endsWith('received undefined')
         ? `The ${field} field is required.`
         : sentence(issue.message);
-    (errors[field] ??= []).push(message);
+    addFieldError(errors, field, message);
   }
   return errors;
+}
+
+function addFieldError(errors: Record<string, string[]>, field: string, message: string): void {
+  errors[field] = [...(errors[field] ?? []), message];
 }
 
 function sentence(message: string): string {

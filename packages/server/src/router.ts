@@ -1,5 +1,6 @@
 import { type EndpointContract, endpoints, type OperationId } from '@charter/contracts';
 import { enforceContract } from './auth/enforce-contract.ts';
+import * as apiKeys from './handlers/api-keys.ts';
 import * as modules from './handlers/modules.ts';
 import * as records from './handlers/records.ts';
 import type { AuthedContext, Handlers } from './handlers/types.ts';
@@ -17,6 +18,12 @@ export const handlers: Handlers = {
   getRecord: records.getRecord,
   updateRecord: records.updateRecord,
   deleteRecord: records.deleteRecord,
+  listApiKeys: apiKeys.listApiKeys,
+  createApiKey: apiKeys.createApiKey,
+  getApiKey: apiKeys.getApiKey,
+  updateApiKey: apiKeys.updateApiKey,
+  revokeApiKey: apiKeys.revokeApiKey,
+  rotateApiKey: apiKeys.rotateApiKey,
 };
 
 function procedureFor(operationId: string, contract: EndpointContract, handler: (ctx: AuthedContext, input: never) => Promise<unknown>) {

@@ -1,6 +1,8 @@
+import type { Tier } from '@charter/contracts';
 import type { Sql } from '@charter/db';
-import { generateApiKey, type KeyMode } from './auth/api-key.ts';
+import type { KeyMode } from './auth/api-key.ts';
 import { newId } from './ids.ts';
+import { issueKey } from './keys.ts';
 
 export interface NewWorkspace {
   workspaceId: string;
@@ -9,16 +11,23 @@ export interface NewWorkspace {
   key: string;
 }
 
-/** Creates a workspace and its first API key, holding every scope (`*`), in one transaction. */
-export async function createWorkspace(sql: Sql, options: { name: string; keyName?: string; mode?: KeyMode }): Promise<NewWorkspace> {
+/**
+ * Creates a workspace and its first API key, holding every scope (`*`), in one transaction.
+ * The first key gets a generous tier by default: keys it issues can never exceed its limits.
+ */
+export async function createWorkspace(
+  sql: Sql,
+  options: { name: string; keyName?: string; mode?: KeyMode; tier?: Tier },
+): Promise<NewWorkspace> {
   const workspaceId = newId('workspace');
-  const keyId = newId('apiKey');
-  const key = generateApiKey(options.mode ?? 'live');
-  await sql.begin(async (tx) => {
+  const issued = await sql.begin(async (tx) => {
     await tx`insert into workspaces (id, name) values (${workspaceId}, ${options.name})`;
-    await tx`
-      insert into api_keys (id, workspace_id, name, digest, prefix, last4, mode, scopes)
-      values (${keyId}, ${workspaceId}, ${options.keyName ?? 'Bootstrap key'}, ${key.digest}, ${key.prefix}, ${key.last4}, ${key.mode}, ${['*']})`;
+    return issueKey(tx, workspaceId, {
+      name: options.keyName ?? 'Bootstrap key',
+      scopes: ['*'],
+      mode: options.mode ?? 'live',
+      tier: options.tier ?? 'enterprise',
+    });
   });
-  return { workspaceId, keyId, key: key.plaintext };
+  return { workspaceId, keyId: issued.row.id, key: issued.plaintext };
 }

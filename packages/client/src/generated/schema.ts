@@ -128,6 +128,90 @@ export interface paths {
         patch: operations["updateRecord"];
         trace?: never;
     };
+    "/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description Lists the workspace's active keys (revoked keys are gone). Secrets are never shown.
+         *
+         *     Required scopes: `api-keys:read`.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Issues a key in the workspace. Its secret is in this response and nowhere else, ever. A key can only issue keys whose scopes and limits are within its own (403 otherwise).
+         *
+         *     Required scopes: `api-keys:write`.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an API key
+         * @description Returns one key of the workspace, without its secret.
+         *
+         *     Required scopes: `api-keys:read`.
+         */
+        get: operations["getApiKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Revokes a key at once: its very next request, on any server, gets 401.
+         *
+         *     Required scopes: `api-keys:delete`.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        /**
+         * Update an API key
+         * @description Renames a key or changes its limits or expiry. `null` returns a limit to the tier's, or removes the expiry or quota.
+         *
+         *     Required scopes: `api-keys:write`.
+         */
+        patch: operations["updateApiKey"];
+        trace?: never;
+    };
+    "/api-keys/{key_id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key
+         * @description Issues a new secret for the key (same ID, scopes and limits). The previous secret keeps working for `grace_period_hours`, then gets 401. The new secret is in this response only.
+         *
+         *     Required scopes: `api-keys:write`.
+         */
+        post: operations["rotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -294,6 +378,195 @@ export interface components {
              * @example 2026-11-22T08:15:30.123Z
              */
             updated_at: string;
+        };
+        ApiKeyList: {
+            data: components["schemas"]["ApiKey"][];
+            /** @description How many items match the filters. */
+            total: number;
+            limit: number;
+            /** @description The page number, or null on a cursor walk. */
+            page: number | null;
+            has_more: boolean;
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        /**
+         * @description An API key. The secret itself is only ever shown once, when the key is created or rotated.
+         * @example {
+         *       "id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "name": "Production backend",
+         *       "prefix": "sk_live_Ab12",
+         *       "last4": "x9Qz",
+         *       "mode": "live",
+         *       "scopes": [
+         *         "records:read",
+         *         "records:write"
+         *       ],
+         *       "tier": "starter",
+         *       "rate_limit_per_minute": 1000,
+         *       "burst": 200,
+         *       "daily_quota": null,
+         *       "expires_at": null,
+         *       "last_used_at": "2026-11-22T08:15:00.000Z",
+         *       "created_at": "2026-11-22T08:15:30.123Z",
+         *       "updated_at": "2026-11-22T08:15:30.123Z"
+         *     }
+         */
+        ApiKey: {
+            /**
+             * @description The API key's ID (not the secret).
+             * @example key_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            name: string;
+            /**
+             * @description The first characters of the secret, for recognising it.
+             * @example sk_live_Ab12
+             */
+            prefix: string;
+            /**
+             * @description The last four characters of the secret.
+             * @example x9Qz
+             */
+            last4: string;
+            /** @enum {string} */
+            mode: "live" | "test";
+            scopes: string[];
+            /**
+             * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
+             * @example starter
+             * @enum {string}
+             */
+            tier: "free" | "starter" | "pro" | "agency" | "enterprise";
+            /** @description Requests per minute: the key's own limit, or its tier's. */
+            rate_limit_per_minute: number;
+            /** @description Extra requests allowed on top of the per-minute limit. */
+            burst: number;
+            /** @description Requests per UTC day, or null for none. */
+            daily_quota: number | null;
+            expires_at: string | null;
+            /** @description When the key was last used, to the minute. */
+            last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at: string;
+        };
+        /** @description A newly issued key, with its secret. */
+        ApiKeyWithSecret: {
+            /**
+             * @description The API key's ID (not the secret).
+             * @example key_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            name: string;
+            /**
+             * @description The first characters of the secret, for recognising it.
+             * @example sk_live_Ab12
+             */
+            prefix: string;
+            /**
+             * @description The last four characters of the secret.
+             * @example x9Qz
+             */
+            last4: string;
+            /** @enum {string} */
+            mode: "live" | "test";
+            scopes: string[];
+            /**
+             * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
+             * @example starter
+             * @enum {string}
+             */
+            tier: "free" | "starter" | "pro" | "agency" | "enterprise";
+            /** @description Requests per minute: the key's own limit, or its tier's. */
+            rate_limit_per_minute: number;
+            /** @description Extra requests allowed on top of the per-minute limit. */
+            burst: number;
+            /** @description Requests per UTC day, or null for none. */
+            daily_quota: number | null;
+            expires_at: string | null;
+            /** @description When the key was last used, to the minute. */
+            last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at: string;
+            /**
+             * @description The secret. Shown here once and never again: store it now.
+             * @example sk_live_Ab12cD34eF56gH78iJ90kL12mN34oP56qR78sT
+             */
+            key: string;
+        };
+        /** @description A key with its new secret, and when the previous secret stops working. */
+        RotatedApiKey: {
+            /**
+             * @description The API key's ID (not the secret).
+             * @example key_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            name: string;
+            /**
+             * @description The first characters of the secret, for recognising it.
+             * @example sk_live_Ab12
+             */
+            prefix: string;
+            /**
+             * @description The last four characters of the secret.
+             * @example x9Qz
+             */
+            last4: string;
+            /** @enum {string} */
+            mode: "live" | "test";
+            scopes: string[];
+            /**
+             * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
+             * @example starter
+             * @enum {string}
+             */
+            tier: "free" | "starter" | "pro" | "agency" | "enterprise";
+            /** @description Requests per minute: the key's own limit, or its tier's. */
+            rate_limit_per_minute: number;
+            /** @description Extra requests allowed on top of the per-minute limit. */
+            burst: number;
+            /** @description Requests per UTC day, or null for none. */
+            daily_quota: number | null;
+            expires_at: string | null;
+            /** @description When the key was last used, to the minute. */
+            last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at: string;
+            /**
+             * @description The secret. Shown here once and never again: store it now.
+             * @example sk_live_Ab12cD34eF56gH78iJ90kL12mN34oP56qR78sT
+             */
+            key: string;
+            /**
+             * Format: date-time
+             * @description Until then the previous secret keeps working; after it, it gets 401.
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            grace_period_ends_at: string;
         };
         /** @description One typed field of a module's records. */
         ModuleFieldOutput: {
@@ -1052,6 +1325,311 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Record"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                limit?: number;
+                /** @description Page number, 1-based. Use either `page` or `cursor`. */
+                page?: number;
+                /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
+                cursor?: string;
+                /** @description Comma-separated sort keys, `-` for descending. Sortable: created_at, updated_at, name, id. */
+                sort?: string;
+                /** @description Comma-separated fields to return (`id` is always returned). Available: id, name, prefix, last4, mode, scopes, tier, rate_limit_per_minute, burst, daily_quota, expires_at, last_used_at, created_at, updated_at. */
+                fields?: string;
+                /** @description Only items created strictly after this time (ISO 8601). */
+                created_after?: string;
+                /** @description Only items created strictly before this time (ISO 8601). */
+                created_before?: string;
+                /** @description Only items updated strictly after this time (ISO 8601). */
+                updated_after?: string;
+                /** @description Only items updated strictly before this time (ISO 8601). */
+                updated_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    /** @description RFC 8288 link to the next page (`rel="next"`), present while there are more items. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Production backend",
+                 *       "scopes": [
+                 *         "records:read",
+                 *         "records:write"
+                 *       ],
+                 *       "tier": "starter"
+                 *     }
+                 */
+                "application/json": {
+                    /** @example Production backend */
+                    name: string;
+                    /**
+                     * @description What the key may do.
+                     * @example [
+                     *       "records:read",
+                     *       "records:write"
+                     *     ]
+                     */
+                    scopes: string[];
+                    /**
+                     * @description `live` keys start `sk_live_`, `test` keys `sk_test_`.
+                     * @default live
+                     * @enum {string}
+                     */
+                    mode?: "live" | "test";
+                    /**
+                     * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
+                     * @default free
+                     * @example starter
+                     * @enum {string}
+                     */
+                    tier?: "free" | "starter" | "pro" | "agency" | "enterprise";
+                    /** @description Requests per minute; overrides the tier's. */
+                    rate_limit_per_minute?: number;
+                    /** @description Extra requests on top of the per-minute limit; overrides the tier's. */
+                    burst?: number;
+                    /** @description Requests per UTC day. */
+                    daily_quota?: number;
+                    /**
+                     * Format: date-time
+                     * @description When the key stops working (ISO 8601, in the future).
+                     */
+                    expires_at?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's ID (not the secret). */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The API key's ID (not the secret). */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done. No content. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The API key's ID (not the secret). */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Renamed",
+                 *       "rate_limit_per_minute": 500
+                 *     }
+                 */
+                "application/json": {
+                    name?: string;
+                    /**
+                     * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
+                     * @example starter
+                     * @enum {string}
+                     */
+                    tier?: "free" | "starter" | "pro" | "agency" | "enterprise";
+                    rate_limit_per_minute?: number | null;
+                    burst?: number | null;
+                    daily_quota?: number | null;
+                    expires_at?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["ServerError"];
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The API key's ID (not the secret). */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "grace_period_hours": 24
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description How long the previous secret keeps working, 0–168 hours (fractions allowed; 0 ends it now).
+                     * @default 24
+                     */
+                    grace_period_hours?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedApiKey"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -4,7 +4,7 @@ import type { Sql } from '@charter/db';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { createOpenApiNodeHttpHandler, createProcedureCache, unwrapZodType } from 'trpc-to-openapi';
 import type { z } from 'zod';
-import { authenticate } from '../auth/authenticate.ts';
+import { authenticate, touchLastUsed } from '../auth/authenticate.ts';
 import { unauthorized } from '../auth/enforce-contract.ts';
 import type { Context } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -64,6 +64,7 @@ export function createRestHandler(options: RestHandlerOptions) {
       sendError(res, requestId, unauthorized());
       return;
     }
+    touchLastUsed(sql, principal, (error) => options.onServerError?.(error, requestId));
 
     const restReq = req as RestRequest;
     try {

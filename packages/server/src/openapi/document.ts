@@ -88,6 +88,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
   document.tags = [
     { name: 'Modules', description: 'Collections of typed records.' },
     { name: 'Records', description: 'Entries of a module, validated against its fields.' },
+    { name: 'API keys', description: 'Keys of the workspace: issue, scope, limit, rotate and revoke them.' },
     { name: 'System', description: 'Health and the API description itself. No key needed.' },
   ];
   document.components.securitySchemes = {

@@ -1,0 +1,280 @@
+/**
+ * Requests per second for one authenticated list route of the API through the REST path, beside
+ * raw node:http and Fastify serving the very bytes the API answered, measured side by side in one
+ * run. What it measures and why it is built this way: README.md next to this file.
+ *
+ * Settings (environment): BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS (50),
+ * BENCH_WARMUP (s per target, 2), BENCH_ROUNDS (2), DATABASE_URL (unset: embedded PGlite).
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, release, type as osType } from 'node:os';
+import { type RunningChild, startChild, stopAllChildren } from './lib/child.ts';
+import { pinLoadGenerator } from './lib/cpu.ts';
+import { type LoadSample, runLoad, stopLoad } from './lib/load.ts';
+import type { Fixture } from './lib/protocol.ts';
+import { median, sum } from './lib/stats.ts';
+import { formatCount, formatMs, formatRatio, formatTable } from './lib/table.ts';
+
+interface TargetSpec {
+  /** Short id for progress lines; `raw` and `fastify` are the ratios' denominators. */
+  name: string;
+  label: string;
+  script: URL;
+  /**
+   * `app`: a Charter server that makes its own data and names the request to measure; the first
+   * one is the source of the fixture. `reference`: serves the fixture it is sent, byte for byte.
+   */
+  kind: 'app' | 'reference';
+  env?: Record<string, string | undefined>;
+}
+
+/** What is measured, in the order each round visits them. Variants of the Charter server go after it. */
+function targets(): TargetSpec[] {
+  const script = (file: string) => new URL(`./targets/${file}`, import.meta.url);
+  return [
+    { name: 'raw', label: 'raw node:http', script: script('raw.ts'), kind: 'reference' },
+    { name: 'fastify', label: 'Fastify 5', script: script('fastify.ts'), kind: 'reference' },
+    { name: 'charter', label: 'Charter REST (trpc-to-openapi)', script: script('charter.ts'), kind: 'app' },
+  ];
+}
+
+interface Settings {
+  durationSeconds: number;
+  connections: number;
+  warmupSeconds: number;
+  rounds: number;
+}
+
+function setting(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name}=${JSON.stringify(raw)}: must be a whole number of at least ${min}`);
+  return value;
+}
+
+interface Request {
+  path: string;
+  headers: Record<string, string>;
+}
+
+interface Measured {
+  spec: TargetSpec;
+  child: RunningChild;
+  request: Request;
+  warmup?: LoadSample;
+  rounds: LoadSample[];
+}
+
+// PGlite alone takes 5–7 s to start; a slow machine gets ample room before a target counts as dead.
+const READY_TIMEOUT_MS = 60_000;
+
+let interrupted = false;
+
+function progress(message: string): void {
+  // Progress goes to stderr, so that stdout carries only the report.
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function checkpoint(): void {
+  if (interrupted) throw new Error('interrupted');
+}
+
+async function fetchBytes(url: string, request: Request): Promise<{ status: number; contentType: string; body: Buffer }> {
+  const response = await fetch(new URL(request.path, url), { headers: request.headers });
+  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: Buffer.from(await response.arrayBuffer()) };
+}
+
+/** One load run against one target; a target that dies during it aborts the bench. */
+async function measure(target: Measured, settings: Settings, durationSeconds: number): Promise<LoadSample> {
+  try {
+    const sample = await Promise.race([
+      runLoad({ url: new URL(target.request.path, target.child.ready.url).href, headers: target.request.headers, connections: settings.connections, durationSeconds }),
+      target.child.exited,
+    ]);
+    checkpoint();
+    return sample;
+  } catch (error) {
+    stopLoad();
+    throw error;
+  }
+}
+
+async function run(settings: Settings): Promise<number> {
+  const pinning = pinLoadGenerator();
+  const specs = targets();
+  const apps = specs.filter((spec) => spec.kind === 'app');
+  const source = apps[0];
+  if (!source) throw new Error('no app target to measure');
+  const start = (spec: TargetSpec, input?: string) =>
+    startChild({ name: spec.name, script: spec.script, env: spec.env, pin: pinning.serverPrefix, readyTimeoutMs: READY_TIMEOUT_MS, input });
+
+  // The app targets first: their data decides the bytes the references serve.
+  progress(`starting ${apps.map((spec) => spec.name).join(', ')} (the embedded database takes a few seconds)`);
+  const appChildren = await Promise.all(apps.map((spec) => start(spec)));
+  checkpoint();
+  const sourceChild = appChildren[0]!;
+  const sourceRequest = sourceChild.ready.request;
+  if (!sourceRequest) throw new Error(`${source.name} did not name a request to measure`);
+  const captured = await fetchBytes(sourceChild.ready.url, sourceRequest);
+  if (captured.status !== 200) throw new Error(`${source.name} answered ${captured.status} to GET ${sourceRequest.path}: ${captured.body.toString('utf8')}`);
+  const fixture: Fixture = { bodyBase64: captured.body.toString('base64'), contentType: captured.contentType, path: sourceRequest.path };
+
+  const references = specs.filter((spec) => spec.kind === 'reference');
+  progress(`starting ${references.map((spec) => spec.name).join(', ')} with the captured ${captured.body.length}-byte body`);
+  const referenceChildren = await Promise.all(references.map((spec) => start(spec, JSON.stringify(fixture))));
+  checkpoint();
+
+  const childOf = new Map<TargetSpec, RunningChild>([...apps.map((spec, index) => [spec, appChildren[index]!] as const), ...references.map((spec, index) => [spec, referenceChildren[index]!] as const)]);
+  const measured: Measured[] = specs.map((spec) => {
+    const child = childOf.get(spec)!;
+    // References get the source's exact request, headers included, so the same bytes cross the wire.
+    const request = spec.kind === 'app' ? (child.ready.request ?? sourceRequest) : sourceRequest;
+    return { spec, child, request, rounds: [] };
+  });
+
+  progress('checking that every target answers 200 with the same body');
+  for (const target of measured) {
+    const answer = await fetchBytes(target.child.ready.url, target.request);
+    if (answer.status !== 200) throw new Error(`${target.spec.name} answered ${answer.status}: ${answer.body.toString('utf8')}`);
+    if (target.spec.kind === 'app' && target.child !== sourceChild) {
+      // Another Charter variant made its own data: its ids differ, but they are fixed-width.
+      if (answer.body.length !== captured.body.length) throw new Error(`${target.spec.name} answered ${answer.body.length} bytes, ${source.name} ${captured.body.length}`);
+    } else if (!answer.body.equals(captured.body)) {
+      throw new Error(`${target.spec.name} answered different bytes from ${source.name}'s captured body`);
+    }
+  }
+
+  if (settings.warmupSeconds > 0) {
+    for (const target of measured) {
+      progress(`warming up ${target.spec.name} for ${settings.warmupSeconds} s`);
+      target.warmup = await measure(target, settings, settings.warmupSeconds);
+    }
+  }
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const target of measured) {
+      progress(`round ${round}/${settings.rounds}: ${target.spec.name} for ${settings.durationSeconds} s`);
+      const sample = await measure(target, settings, settings.durationSeconds);
+      target.rounds.push(sample);
+      progress(`  ${formatCount(sample.requestsPerSecond)} req/s`);
+    }
+  }
+
+  const databaseFacts = measured.flatMap((target) => (target.child.ready.facts?.database ? [target.child.ready.facts.database] : []));
+  printReport(settings, pinning.description, measured, captured.body.length, databaseFacts);
+  return verdict(measured);
+}
+
+function versionOf(name: string): string {
+  try {
+    // Read from disk: not every package lists package.json among its exports.
+    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+function printReport(settings: Settings, pinning: string, measured: Measured[], bodyBytes: number, databases: string[]): void {
+  const figure = (target: Measured) => median(target.rounds.map((sample) => sample.requestsPerSecond));
+  const byName = (name: string) => measured.find((target) => target.spec.name === name);
+  const raw = byName('raw');
+  const fastify = byName('fastify');
+  const ratio = (target: Measured, base: Measured | undefined) => (base ? figure(target) / figure(base) : Number.NaN);
+  const processors = cpus();
+  const order = measured.map((target) => target.spec.name).join(' → ');
+
+  const lines = [
+    '',
+    `REST list route: GET /api/v1/modules/{module_id}/records?limit=10 with Authorization: Bearer <key> (200, ${bodyBytes}-byte JSON body)`,
+    `Machine:   ${processors.length} cores (${processors[0]?.model.trim() ?? 'unknown CPU'}), ${osType()} ${release()}, Node ${process.version}`,
+    `Database:  ${[...new Set(databases)].join('; ') || 'none'}`,
+    `Pinning:   ${pinning}`,
+    `Load:      autocannon ${versionOf('autocannon')}, ${settings.connections} connections, ${settings.durationSeconds} s per measurement, ` +
+      `${settings.rounds} interleaved round(s) of ${order} after a ${settings.warmupSeconds} s warm-up each; req/s is the median of the rounds`,
+    '',
+    formatTable(
+      [
+        { title: 'target' },
+        { title: 'req/s', align: 'right' },
+        { title: 'each round', align: 'right' },
+        { title: '× raw node:http', align: 'right' },
+        { title: '× Fastify', align: 'right' },
+        { title: 'p50 ms', align: 'right' },
+        { title: 'p99 ms', align: 'right' },
+        { title: 'non-2xx', align: 'right' },
+        { title: 'errors', align: 'right' },
+      ],
+      measured.map((target) => [
+        target.spec.label,
+        formatCount(figure(target)),
+        target.rounds.map((sample) => formatCount(sample.requestsPerSecond)).join(' / '),
+        formatRatio(ratio(target, raw)),
+        formatRatio(ratio(target, fastify)),
+        formatMs(median(target.rounds.map((sample) => sample.latencyP50Ms))),
+        formatMs(median(target.rounds.map((sample) => sample.latencyP99Ms))),
+        formatCount(sum(target.rounds.map((sample) => sample.non2xx))),
+        formatCount(sum(target.rounds.map((sample) => sample.errors))),
+      ]),
+    ),
+    '',
+    `Fastify ${versionOf('fastify')}. non-2xx and errors (timeouts included) are totals over the measured rounds.`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** 0 when the figures can be trusted; otherwise says why not and returns 1. */
+function verdict(measured: Measured[]): number {
+  const problems: string[] = [];
+  for (const target of measured) {
+    const samples = [...(target.warmup ? [target.warmup] : []), ...target.rounds];
+    if (target.spec.kind === 'app') {
+      const other = new Map<string, number>();
+      for (const sample of samples) {
+        for (const [status, count] of Object.entries(sample.statuses)) if (status !== '200') other.set(status, (other.get(status) ?? 0) + count);
+      }
+      if (other.size > 0) problems.push(`${target.spec.name} answered non-200 statuses: ${[...other].map(([status, count]) => `${count} × ${status}`).join(', ')}`);
+    }
+    const errors = sum(samples.map((sample) => sample.errors));
+    if (errors > 0) problems.push(`${target.spec.name} had ${errors} connection errors or timeouts`);
+  }
+  for (const problem of problems) process.stdout.write(`FAILED: ${problem}\n`);
+  return problems.length > 0 ? 1 : 0;
+}
+
+async function main(): Promise<void> {
+  const settings: Settings = {
+    durationSeconds: setting('BENCH_DURATION', 10, 1),
+    connections: setting('BENCH_CONNECTIONS', 50, 1),
+    warmupSeconds: setting('BENCH_WARMUP', 2, 0),
+    rounds: setting('BENCH_ROUNDS', 2, 1),
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`${signal}: stopping`);
+    stopLoad();
+    void stopAllChildren();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Whatever hangs (a target that stops answering, a stuck shutdown), the bench ends by itself.
+  const budgetMs = READY_TIMEOUT_MS + 30_000 + targets().length * (settings.warmupSeconds + settings.rounds * (settings.durationSeconds + 2)) * 1_000;
+  setTimeout(() => {
+    progress(`did not finish within ${Math.round(budgetMs / 1_000)} s: giving up`);
+    stopLoad();
+    void stopAllChildren().finally(() => process.exit(1));
+  }, budgetMs).unref();
+
+  let code: number;
+  try {
+    code = await run(settings);
+  } catch (error) {
+    progress(`failed: ${error instanceof Error ? error.message : String(error)}`);
+    code = interrupted ? 130 : 1;
+  }
+  await stopAllChildren();
+  // autocannon can leave a timer or socket behind; nothing is left to wait for.
+  process.exit(code);
+}
+
+await main();

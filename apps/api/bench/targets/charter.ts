@@ -1,0 +1,66 @@
+/**
+ * Charter's own server, exactly as `src/main.ts` builds it, with one workspace, one module and a
+ * few dozen records, so that the measured request walks the whole REST path: routing, API-key
+ * lookup, query parsing, trpc-to-openapi, the list query and the response rewrite.
+ *
+ * DATABASE_URL selects a PostgreSQL server; unset, an embedded PGlite in memory is used. The data
+ * is created over HTTP (not SQL) so that it is whatever the API itself makes of it.
+ */
+import { connect, migrate } from '@charter/db';
+import { createApp, createWorkspace, listen } from '@charter/server';
+import { announceReady, stopWhenStdinEnds } from '../lib/protocol.ts';
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 50);
+const PAGE_SIZE = 10;
+
+const database = await connect({ databaseUrl: process.env.DATABASE_URL || undefined });
+await migrate(database.sql);
+const { workspaceId, key } = await createWorkspace(database.sql, { name: 'Bench' });
+const app = createApp({ sql: database.sql });
+const running = await listen(app, 0, '127.0.0.1');
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await running.close(1_000);
+  // A server database outlives the run: leave it as it was found (everything cascades from the workspace).
+  if (database.kind === 'postgres') await database.sql`delete from workspaces where id = ${workspaceId}`.catch(() => {});
+  await database.close();
+  process.exit(0);
+}
+stopWhenStdinEnds(() => void stop());
+process.on('SIGTERM', () => void stop());
+
+const headers = { authorization: `Bearer ${key}` };
+
+async function post(path: string, body: unknown): Promise<{ id: string }> {
+  const response = await fetch(`${running.url}/api/v1${path}`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as { id: string };
+}
+
+const module = await post('/modules', { name: 'Bench', fields: [{ name: 'title', type: 'string' }] });
+// Sequential, so that creation order (the list's default sort) is the loop's order.
+for (let index = 1; index <= RECORDS; index++) {
+  await post(`/modules/${module.id}/records`, { data: { title: `Record ${String(index).padStart(3, '0')}` } });
+}
+
+const [server] = await database.sql<{ server_version: string }[]>`show server_version`;
+const version = server?.server_version.split(' ')[0] ?? '?';
+announceReady({
+  url: running.url,
+  request: { path: `/api/v1/modules/${module.id}/records?limit=${PAGE_SIZE}`, headers },
+  facts: {
+    // PGlite runs inside the server's process, so its work counts against the server's core.
+    database:
+      database.kind === 'pglite'
+        ? `PGlite (PostgreSQL ${version} in WebAssembly, in memory, inside the server process, 1 connection)`
+        : `PostgreSQL ${version} server at ${database.location} (its own processes, not pinned)`,
+  },
+});

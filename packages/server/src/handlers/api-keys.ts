@@ -1,0 +1,133 @@
+import { effectiveLimits, scopesCover, type Tier } from '@charter/contracts';
+import type { TransactionSql } from '@charter/db';
+import type { Principal } from '../context.ts';
+import { ApiError, notFound, validationFailed } from '../errors.ts';
+import { iso } from './serialize.ts';
+import { issueKey, type KeyRow, rotateSecret, toApiKey } from '../keys.ts';
+import { listPage } from '../lists.ts';
+import type { Handler } from './types.ts';
+
+/** Refuses to hand out scopes the calling key does not hold itself: 403 naming them. */
+function assertScopesHeld(caller: Principal, requested: readonly string[]): void {
+  const uncovered = requested.filter((scope) => !scopesCover(caller.scopes, [scope]));
+  if (uncovered.length > 0) {
+    throw new ApiError(
+      'access_denied',
+      `Insufficient permissions. A key cannot grant scopes it does not hold: ${uncovered.join(', ')}`,
+      { required_scopes: uncovered },
+    );
+  }
+}
+
+/** Refuses limits beyond the calling key's own: a key cannot mint itself a bigger allowance. */
+function assertLimitsWithin(caller: Principal, limits: { tier: Tier; rate_limit_per_minute: number | null; burst: number | null; daily_quota: number | null }): void {
+  const wanted = effectiveLimits(limits);
+  const problems: string[] = [];
+  if (wanted.perMinute > caller.perMinute) problems.push(`rate_limit_per_minute ${wanted.perMinute} exceeds this key's ${caller.perMinute}`);
+  if (wanted.burst > caller.burst) problems.push(`burst ${wanted.burst} exceeds this key's ${caller.burst}`);
+  if (caller.dailyQuota !== null && (limits.daily_quota === null || limits.daily_quota > caller.dailyQuota)) {
+    problems.push(`daily_quota must be at most this key's ${caller.dailyQuota}`);
+  }
+  if (problems.length > 0) {
+    throw new ApiError('access_denied', `Insufficient permissions. A key cannot grant limits beyond its own: ${problems.join('; ')}.`);
+  }
+}
+
+function assertFuture(expiresAt: string | null | undefined): void {
+  if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw validationFailed({ expires_at: ['The expires_at field must be in the future.'] });
+}
+
+/** One-module scopes must name a module of this workspace. */
+async function assertScopeTargetsExist(tx: TransactionSql, workspaceId: string, scopes: readonly string[]): Promise<void> {
+  const targets = [...new Set(scopes.map((scope) => scope.split(':')[2]).filter((id): id is string => id !== undefined))];
+  if (targets.length === 0) return;
+  const found = await tx<{ id: string }[]>`select id from modules where workspace_id = ${workspaceId} and id = any(${targets})`;
+  const missing = targets.filter((id) => !found.some((row) => row.id === id));
+  if (missing.length > 0) throw validationFailed({ scopes: missing.map((id) => `Scope names module ${id}, which does not exist in this workspace.`) });
+}
+
+async function findKey(tx: TransactionSql, workspaceId: string, keyId: string): Promise<KeyRow> {
+  const [row] = await tx<KeyRow[]>`
+    select * from api_keys where id = ${keyId} and workspace_id = ${workspaceId} and revoked_at is null for update`;
+  if (!row) throw notFound('API key');
+  return row;
+}
+
+export const listApiKeys: Handler<'listApiKeys'> = async (ctx, input) => {
+  const { sql, principal } = ctx;
+  const page = await listPage<KeyRow & Record<string, unknown>>(sql, {
+    table: 'api_keys',
+    where: [sql`workspace_id = ${principal.workspaceId}`, sql`revoked_at is null`],
+    sortTypes: { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' },
+  }, input);
+  ctx.listing.fields = input.fields;
+  ctx.listing.nextCursor = page.next_cursor;
+  const { rows, ...envelope } = page;
+  return { ...envelope, data: rows.map(toApiKey) };
+};
+
+export const createApiKey: Handler<'createApiKey'> = async ({ sql, principal }, input) => {
+  assertScopesHeld(principal, input.scopes);
+  assertLimitsWithin(principal, {
+    tier: input.tier,
+    rate_limit_per_minute: input.rate_limit_per_minute ?? null,
+    burst: input.burst ?? null,
+    daily_quota: input.daily_quota ?? null,
+  });
+  assertFuture(input.expires_at);
+  return sql.begin(async (tx) => {
+    await assertScopeTargetsExist(tx, principal.workspaceId, input.scopes);
+    const { row, plaintext } = await issueKey(tx, principal.workspaceId, { ...input, scopes: [...new Set(input.scopes)] });
+    return { ...toApiKey(row), key: plaintext };
+  });
+};
+
+export const getApiKey: Handler<'getApiKey'> = async ({ sql, principal }, input) => {
+  const [row] = await sql<KeyRow[]>`
+    select * from api_keys where id = ${input.key_id} and workspace_id = ${principal.workspaceId} and revoked_at is null`;
+  if (!row) throw notFound('API key');
+  return toApiKey(row);
+};
+
+export const updateApiKey: Handler<'updateApiKey'> = async ({ sql, principal }, input) =>
+  sql.begin(async (tx) => {
+    const current = await findKey(tx, principal.workspaceId, input.key_id);
+    const pick = <K extends 'rate_limit_per_minute' | 'burst' | 'daily_quota'>(field: K) =>
+      input[field] === undefined ? current[field] : (input[field] ?? null);
+    const next = {
+      tier: input.tier ?? current.tier,
+      rate_limit_per_minute: pick('rate_limit_per_minute'),
+      burst: pick('burst'),
+      daily_quota: pick('daily_quota'),
+    };
+    assertLimitsWithin(principal, next);
+    assertFuture(input.expires_at);
+    const expiresAt = input.expires_at === undefined ? (current.expires_at && iso(current.expires_at)) : input.expires_at;
+    const [row] = await tx<KeyRow[]>`
+      update api_keys set
+        name = ${input.name ?? current.name},
+        tier = ${next.tier},
+        rate_limit_per_minute = ${next.rate_limit_per_minute},
+        burst = ${next.burst},
+        daily_quota = ${next.daily_quota},
+        expires_at = ${expiresAt}::text::timestamptz,
+        updated_at = now()
+      where id = ${current.id}
+      returning *`;
+    return toApiKey(row as KeyRow);
+  });
+
+export const revokeApiKey: Handler<'revokeApiKey'> = async ({ sql, principal }, input) => {
+  const revoked = await sql`
+    update api_keys set revoked_at = now(), updated_at = now()
+    where id = ${input.key_id} and workspace_id = ${principal.workspaceId} and revoked_at is null`;
+  if (revoked.count === 0) throw notFound('API key');
+};
+
+export const rotateApiKey: Handler<'rotateApiKey'> = async ({ sql, principal }, input) =>
+  sql.begin(async (tx) => {
+    const current = await findKey(tx, principal.workspaceId, input.key_id);
+    assertScopesHeld(principal, current.scopes);
+    const rotated = await rotateSecret(tx, current, Math.round(input.grace_period_hours * 3600));
+    return { ...toApiKey(rotated.row), key: rotated.plaintext, grace_period_ends_at: iso(rotated.graceEndsAt) };
+  });

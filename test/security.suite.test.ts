@@ -1,0 +1,85 @@
+import { type EndpointContract, endpoints } from '@charter/contracts';
+import { createWorkspace, generateApiKey } from '@charter/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiResponse, call, createModule, startTestServer, type TestServer } from './support/server.ts';
+
+/**
+ * One suite of authentication and authorisation cases, run against every route of the API.
+ * A new endpoint is covered the moment its contract is added to `endpoints`.
+ */
+let server: TestServer;
+let ids: Record<string, string>;
+const badKeys: Record<string, string | null> = {};
+let otherWorkspaceKey: string;
+let unrelatedScopeKey: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const moduleId = (await createModule(server, [{ name: 'email', type: 'string' }])).id;
+  const recordId = (await call(server, 'POST', `/modules/${moduleId}/records`, { body: { data: { email: 'a@b.c' } } })).body.id;
+  const keyId = (await call(server, 'POST', '/api-keys', { body: { name: 'target', scopes: ['modules:read'] } })).body.id;
+  ids = { module_id: moduleId, record_id: recordId, key_id: keyId };
+
+  const valid = generateApiKey().plaintext;
+  const expired = await call(server, 'POST', '/api-keys', { body: { name: 'expired', scopes: ['*'] } });
+  await server.database.sql`update api_keys set expires_at = now() - interval '1 minute' where id = ${expired.body.id}`;
+  const revoked = await call(server, 'POST', '/api-keys', { body: { name: 'revoked', scopes: ['*'] } });
+  await call(server, 'DELETE', `/api-keys/${revoked.body.id}`);
+  Object.assign(badKeys, {
+    'no key': null,
+    'malformed key': 'hunter2',
+    'bad checksum': valid.slice(0, -1) + (valid.endsWith('A') ? 'B' : 'A'),
+    'truncated key': server.key.slice(0, -3),
+    'unknown key': valid,
+    'expired key': expired.body.key,
+    'revoked key': revoked.body.key,
+  });
+  otherWorkspaceKey = (await createWorkspace(server.database.sql, { name: 'Other tenant' })).key;
+  unrelatedScopeKey = (await call(server, 'POST', '/api-keys', { body: { name: 'webhooks only', scopes: ['webhooks:read'] } })).body.key;
+});
+afterAll(() => server.close());
+
+const routes = Object.values(endpoints) as EndpointContract[];
+
+function request(contract: EndpointContract, key: string | null): Promise<ApiResponse> {
+  const path = contract.path.replace(/\{(\w+)\}/g, (_, name: string) => ids[name] as string);
+  const example = (contract.input.meta() as { example?: unknown } | undefined)?.example;
+  const body = contract.method === 'POST' || contract.method === 'PATCH' ? (example ?? {}) : undefined;
+  return call(server, contract.method, path, { key, ...(body === undefined ? {} : { body }) });
+}
+
+describe.each(routes.map((contract) => [`${contract.method} ${contract.path}`, contract] as const))('%s', (_, contract) => {
+  it('gives every kind of bad key the identical 401', async () => {
+    const answers = await Promise.all(Object.entries(badKeys).map(async ([kind, key]) => [kind, await request(contract, key)] as const));
+    const [, reference] = answers[0]!;
+    for (const [kind, response] of answers) {
+      expect(response.status, kind).toBe(401);
+      expect(response.headers.get('www-authenticate'), kind).toBe('Bearer realm="api"');
+      expect({ ...response.body, request_id: undefined }, kind).toEqual({ ...reference.body, request_id: undefined });
+      expect(response.body).toMatchObject({ error: 'unauthorized', message: 'A valid API key is required.' });
+    }
+  });
+
+  it('answers 403 naming the required scopes to a key without them', async () => {
+    const response = await request(contract, unrelatedScopeKey);
+    expect(response.status).toBe(403);
+    expect(response.body).toMatchObject({ error: 'access_denied', required_scopes: contract.scopes });
+    expect(response.body.message).toBe(`Insufficient permissions. Required scope: ${contract.scopes.join(', ')}`);
+  });
+
+  it("never shows or changes another workspace's data", async () => {
+    const response = await request(contract, otherWorkspaceKey);
+    if (contract.path.includes('{')) {
+      expect(response.status).toBe(404);
+      expect(response.body.error).toBe('not_found');
+    } else {
+      expect(response.status).toBeLessThan(300);
+      for (const id of Object.values(ids)) expect(response.text).not.toContain(id);
+    }
+  });
+});
+
+it('the suite covers every route of the API', () => {
+  expect(routes.length).toBe(Object.keys(endpoints).length);
+  expect(routes.length).toBeGreaterThanOrEqual(16);
+});

@@ -1,6 +1,7 @@
 import * as apiKeys from './api-keys.ts';
 import * as modules from './modules.ts';
 import * as records from './records.ts';
+import * as usage from './usage.ts';
 
 export * from './endpoint.ts';
 export * from './errors.ts';
@@ -11,6 +12,7 @@ export * from './modules.ts';
 export * from './records.ts';
 export * from './api-keys.ts';
 export * from './rate-limits.ts';
+export * from './usage.ts';
 
 /** Every endpoint of the API, by operation id. The server and the document are built from this. */
 export const endpoints = {
@@ -30,6 +32,8 @@ export const endpoints = {
   updateApiKey: apiKeys.updateApiKey,
   revokeApiKey: apiKeys.revokeApiKey,
   rotateApiKey: apiKeys.rotateApiKey,
+  getApiKeyUsage: usage.getApiKeyUsage,
+  listAccessLogs: usage.listAccessLogs,
 } as const;
 
 export type Endpoints = typeof endpoints;

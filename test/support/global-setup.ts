@@ -29,7 +29,7 @@ export default async function setup(project: TestProject) {
     };
   }
   const kind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
-  const database = await connect({ databaseUrl, max: 1 });
+  const database = await connect({ databaseUrl, max: 1, fastPool: false });
   await migrate(database.sql);
   await database.close();
   console.log(`Whole-system tests use ${kind === 'pglite' ? 'the embedded PGlite' : 'the PostgreSQL server in DATABASE_URL'}.`);

@@ -16,13 +16,20 @@ export interface TestServer {
 export async function openTestDatabase(): Promise<Database> {
   const kind = inject('databaseKind');
   // The embedded database serves one query at a time: one connection per test file is plenty.
-  return connect({ databaseUrl: inject('databaseUrl'), max: kind === 'pglite' ? 1 : 10 });
+  return connect({ databaseUrl: inject('databaseUrl'), max: kind === 'pglite' ? 1 : 10, fastPool: kind !== 'pglite' });
 }
 
 /** A real server on a free loopback port, over the run's database, with a fresh workspace. */
 export async function startTestServer(options: Omit<AppOptions, 'sql'> = {}): Promise<TestServer> {
   const database = await openTestDatabase();
-  const app = createApp({ sql: database.sql, logError: process.env.TEST_LOG ? undefined : () => {}, ...options });
+  const app = createApp({
+    sql: database.sql,
+    fastSql: database.fastSql,
+    logError: process.env.TEST_LOG ? undefined : () => {},
+    // Every test client shares 127.0.0.1; the address limit has tests of its own.
+    addressLimitPerMinute: 1_000_000,
+    ...options,
+  });
   const running = await listen(app, 0);
   const workspace = await createWorkspace(database.sql, { name: 'Test workspace' });
   return {

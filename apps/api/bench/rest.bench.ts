@@ -58,12 +58,22 @@ interface Request {
   headers: Record<string, string>;
 }
 
+interface Round extends LoadSample {
+  /**
+   * Server CPU per request, in µs: unlike req/s it does not depend on whether the load generator or
+   * a database was the bottleneck. PGlite's work is included (same process), a PostgreSQL server's not.
+   */
+  serverCpuMicros?: number;
+  /** Share of one core the server used during the run. */
+  serverBusy?: number;
+}
+
 interface Measured {
   spec: TargetSpec;
   child: RunningChild;
   request: Request;
-  warmup?: LoadSample;
-  rounds: LoadSample[];
+  warmup?: Round;
+  rounds: Round[];
 }
 
 // PGlite alone takes 5–7 s to start; a slow machine gets ample room before a target counts as dead.
@@ -86,14 +96,19 @@ async function fetchBytes(url: string, request: Request): Promise<{ status: numb
 }
 
 /** One load run against one target; a target that dies during it aborts the bench. */
-async function measure(target: Measured, settings: Settings, durationSeconds: number): Promise<LoadSample> {
+async function measure(target: Measured, settings: Settings, durationSeconds: number): Promise<Round> {
   try {
+    const cpuBefore = target.child.cpuTimeMs();
+    const startedAt = performance.now();
     const sample = await Promise.race([
       runLoad({ url: new URL(target.request.path, target.child.ready.url).href, headers: target.request.headers, connections: settings.connections, durationSeconds }),
       target.child.exited,
     ]);
+    const elapsedMs = performance.now() - startedAt;
+    const cpuAfter = target.child.cpuTimeMs();
     checkpoint();
-    return sample;
+    if (cpuBefore === undefined || cpuAfter === undefined || sample.total === 0) return sample;
+    return { ...sample, serverCpuMicros: ((cpuAfter - cpuBefore) * 1_000) / sample.total, serverBusy: (cpuAfter - cpuBefore) / elapsedMs };
   } catch (error) {
     stopLoad();
     throw error;
@@ -110,7 +125,7 @@ async function run(settings: Settings): Promise<number> {
     startChild({ name: spec.name, script: spec.script, env: spec.env, pin: pinning.serverPrefix, readyTimeoutMs: READY_TIMEOUT_MS, input });
 
   // The app targets first: their data decides the bytes the references serve.
-  progress(`starting ${apps.map((spec) => spec.name).join(', ')} (the embedded database takes a few seconds)`);
+  progress(`starting ${apps.map((spec) => spec.name).join(', ')}${process.env.DATABASE_URL ? '' : ' (the embedded database takes a few seconds)'}`);
   const appChildren = await Promise.all(apps.map((spec) => start(spec)));
   checkpoint();
   const sourceChild = appChildren[0]!;
@@ -199,6 +214,8 @@ function printReport(settings: Settings, pinning: string, measured: Measured[], 
         { title: 'each round', align: 'right' },
         { title: '× raw node:http', align: 'right' },
         { title: '× Fastify', align: 'right' },
+        { title: 'server CPU µs/req', align: 'right' },
+        { title: 'server busy', align: 'right' },
         { title: 'p50 ms', align: 'right' },
         { title: 'p99 ms', align: 'right' },
         { title: 'non-2xx', align: 'right' },
@@ -210,6 +227,8 @@ function printReport(settings: Settings, pinning: string, measured: Measured[], 
         target.rounds.map((sample) => formatCount(sample.requestsPerSecond)).join(' / '),
         formatRatio(ratio(target, raw)),
         formatRatio(ratio(target, fastify)),
+        formatOptional(target.rounds.map((sample) => sample.serverCpuMicros), formatCount),
+        formatOptional(target.rounds.map((sample) => sample.serverBusy), (busy) => `${Math.round(busy * 100)} %`),
         formatMs(median(target.rounds.map((sample) => sample.latencyP50Ms))),
         formatMs(median(target.rounds.map((sample) => sample.latencyP99Ms))),
         formatCount(sum(target.rounds.map((sample) => sample.non2xx))),
@@ -217,9 +236,16 @@ function printReport(settings: Settings, pinning: string, measured: Measured[], 
       ]),
     ),
     '',
-    `Fastify ${versionOf('fastify')}. non-2xx and errors (timeouts included) are totals over the measured rounds.`,
+    `Fastify ${versionOf('fastify')}. Server CPU and busy: the server's processes only, medians of the rounds; a server well short of`,
+    `100 % busy was held back by the load generator or the database, not by its own cost. non-2xx and errors (timeouts included):`,
+    'totals over the measured rounds.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function formatOptional(values: (number | undefined)[], format: (value: number) => string): string {
+  const known = values.filter((value): value is number => value !== undefined);
+  return known.length === values.length && known.length > 0 ? format(median(known)) : '-';
 }
 
 /** 0 when the figures can be trusted; otherwise says why not and returns 1. */
@@ -269,7 +295,8 @@ async function main(): Promise<void> {
   try {
     code = await run(settings);
   } catch (error) {
-    progress(`failed: ${error instanceof Error ? error.message : String(error)}`);
+    // After an interrupt the error is only the echo of stopping the targets.
+    progress(interrupted ? 'interrupted' : `failed: ${error instanceof Error ? error.message : String(error)}`);
     code = interrupted ? 130 : 1;
   }
   await stopAllChildren();

@@ -24,6 +24,8 @@ const Settings = z.object({
   DATABASE_POOL_SIZE: integer(1, 100).default(10),
   MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  ADDRESS_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(300),
+  IDEMPOTENCY_LOCK_SECONDS: integer(1, 3600).default(30),
 });
 
 export type Settings = z.infer<typeof Settings>;

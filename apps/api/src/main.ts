@@ -5,7 +5,13 @@ import { openDatabase } from './database.ts';
 async function main(): Promise<void> {
   const settings = loadSettings();
   const database = await openDatabase(settings);
-  const app = createApp({ sql: database.sql, maxBodyBytes: settings.MAX_BODY_BYTES });
+  const app = createApp({
+    sql: database.sql,
+    fastSql: database.fastSql,
+    maxBodyBytes: settings.MAX_BODY_BYTES,
+    addressLimitPerMinute: settings.ADDRESS_RATE_LIMIT_PER_MINUTE,
+    idempotencyLockSeconds: settings.IDEMPOTENCY_LOCK_SECONDS,
+  });
   const running = await listen(app, settings.PORT, settings.HOST);
   const where = database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;
   console.log(`Charter API listening on ${running.url} (database: ${where})`);
@@ -16,6 +22,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`${signal} received: finishing in-flight requests`);
+    // Stops accepting, waits for in-flight requests, then flushes the buffered access log.
     await running.close(settings.SHUTDOWN_TIMEOUT_MS);
     await database.close();
     console.log('Stopped.');

@@ -3,22 +3,37 @@ import type { AddressInfo } from 'node:net';
 import { API_BASE_PATH } from '@charter/contracts';
 import type { Sql } from '@charter/db';
 import { ApiError } from './errors.ts';
+import type { Handlers } from './handlers/types.ts';
 import { DOCS_PAGE, docsAsset } from './http/docs.ts';
 import { requestIdFor } from './http/request-id.ts';
 import { send, sendError } from './http/respond.ts';
-import { createRestHandler } from './http/rest.ts';
+import { createRestHandler, type RequestState } from './http/rest.ts';
+import { IdempotencyStore } from './idempotency/idempotency.ts';
+import { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
+import { rateLimitExceeded, rateLimitHeaders } from './limits/rate-limit.ts';
+import { AccessLogWriter, type RequestLog } from './logs/access-log.ts';
 import { buildOpenApiDocument } from './openapi/document.ts';
-import type { Handlers } from './handlers/types.ts';
 import { buildRouter, handlers as defaultHandlers } from './router.ts';
 
 export interface AppOptions {
+  /** The database: everything that must be durable goes through it. */
   sql: Sql;
+  /** For writes that need no durability (counters, logs): see `Database.fastSql`. Default: `sql`. */
+  fastSql?: Sql;
   /** Largest request body accepted, in bytes. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Requests per minute per client address on routes without a valid key. Default 300. */
+  addressLimitPerMinute?: number;
+  /** How long an idempotent request holds its key before a retry may take it over. Default 30 s. */
+  idempotencyLockSeconds?: number;
   /** Where server errors are reported (never to the client). Default: console.error. */
   logError?: (message: string, error: unknown) => void;
   /** Replaces endpoint handlers (tests use it to make a handler fail on purpose). */
   handlers?: Partial<Handlers>;
+  /** Replaces the PostgreSQL gatekeeper (authentication and rate limits in one statement). */
+  gatekeeper?: Gatekeeper;
+  /** Replaces the batched PostgreSQL access log. */
+  requestLog?: RequestLog;
 }
 
 export interface App {
@@ -26,37 +41,78 @@ export interface App {
   listener: (req: IncomingMessage, res: ServerResponse) => void;
   /** The OpenAPI document, as served at /api/v1/openapi.json. */
   document: Record<string, unknown>;
+  /** Writes out the buffered access log now. */
+  flush(): Promise<void>;
+  /** Flushes and stops background work. Call after the HTTP server has stopped. */
+  close(): Promise<void>;
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
+const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
 export function createApp(options: AppOptions): App {
   const { sql } = options;
+  const fastSql = options.fastSql ?? sql;
   const logError = options.logError ?? ((message, error) => console.error(message, error));
   const router = buildRouter({ ...defaultHandlers, ...options.handlers });
   const document = buildOpenApiDocument(router);
   const documentJson = JSON.stringify(document);
+  const gatekeeper = options.gatekeeper ?? postgresGatekeeper(fastSql, { addressLimitPerMinute: options.addressLimitPerMinute ?? 300 });
+  const requestLog = options.requestLog ?? new AccessLogWriter(fastSql, { onError: (error) => logError('access log write failed', error) });
+  const idempotency = new IdempotencyStore(sql, options.idempotencyLockSeconds ?? 30);
   const handleRest = createRestHandler({
     router,
     sql,
+    gatekeeper,
+    idempotency,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     onServerError: (error, requestId) => logError(`[${requestId}] server error`, error),
   });
 
-  async function serve(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      if (path === `${API_BASE_PATH}/health`) return health(res, requestId);
-      if (path === `${API_BASE_PATH}/openapi.json`) return send(res, 200, requestId, documentJson);
-      if (path === '/docs' || path === '/docs/') return send(res, 200, requestId, DOCS_PAGE, {}, 'text/html; charset=utf-8');
-      if (path.startsWith('/docs/')) {
-        const asset = await docsAsset(path.slice('/docs/'.length));
-        if (asset) return send(res, 200, requestId, asset.body, { 'Cache-Control': 'public, max-age=3600' }, asset.type);
-      }
+  // Expired idempotency records and old counter windows are dropped now and then.
+  const maintenance = setInterval(() => {
+    idempotency.purgeExpired().catch((error: unknown) => logError('idempotency purge failed', error));
+    fastSql`delete from rate_limit_counters where window_start < now() - interval '2 days'`.catch((error: unknown) =>
+      logError('counter purge failed', error),
+    );
+  }, MAINTENANCE_INTERVAL_MS);
+  maintenance.unref();
+
+  async function servePublic(req: IncomingMessage, res: ServerResponse, state: RequestState, path: string): Promise<boolean> {
+    const isPublic =
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      (path === `${API_BASE_PATH}/health` || path === `${API_BASE_PATH}/openapi.json` || path === '/docs' || path === '/docs/' || path.startsWith('/docs/'));
+    if (!isPublic) return false;
+    const decision = await gatekeeper.admitAddress(state.clientAddress ?? 'unknown');
+    for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+    const { requestId } = state;
+    if (!decision.admitted) {
+      sendError(res, requestId, rateLimitExceeded(decision));
+      return true;
     }
-    if (path.startsWith(`${API_BASE_PATH}/`)) return handleRest(req, res, requestId, url);
-    sendError(res, requestId, new ApiError('not_found', `No route matches ${req.method} ${path}.`));
+    if (path === `${API_BASE_PATH}/health`) {
+      await health(res, requestId);
+      return true;
+    }
+    if (path === `${API_BASE_PATH}/openapi.json`) {
+      send(res, 200, requestId, documentJson);
+      return true;
+    }
+    if (path === '/docs' || path === '/docs/') {
+      send(res, 200, requestId, DOCS_PAGE, {}, 'text/html; charset=utf-8');
+      return true;
+    }
+    const asset = await docsAsset(path.slice('/docs/'.length));
+    if (!asset) return false;
+    send(res, 200, requestId, asset.body, { 'Cache-Control': 'public, max-age=3600' }, asset.type);
+    return true;
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (await servePublic(req, res, state, url.pathname)) return;
+    if (url.pathname.startsWith(`${API_BASE_PATH}/`)) return handleRest(req, res, state, url);
+    sendError(res, state.requestId, new ApiError('not_found', `No route matches ${req.method} ${url.pathname}.`));
   }
 
   async function health(res: ServerResponse, requestId: string): Promise<void> {
@@ -73,15 +129,41 @@ export function createApp(options: AppOptions): App {
   }
 
   function listener(req: IncomingMessage, res: ServerResponse): void {
-    const requestId = requestIdFor(req.headers['x-request-id']);
-    serve(req, res, requestId).catch((error: unknown) => {
-      logError(`[${requestId}] unhandled error`, error);
-      if (!res.headersSent) sendError(res, requestId, error);
+    const started = performance.now();
+    const state: RequestState = {
+      requestId: requestIdFor(req.headers['x-request-id']),
+      clientAddress: req.socket.remoteAddress ?? null,
+    };
+    // Every answered call goes to the access log, however the edge answered it.
+    res.once('finish', () => {
+      requestLog.record({
+        workspaceId: state.principal?.workspaceId ?? null,
+        keyId: state.principal?.keyId ?? null,
+        method: req.method ?? 'GET',
+        path: new URL(req.url ?? '/', 'http://localhost').pathname,
+        status: res.statusCode,
+        latencyMs: performance.now() - started,
+        requestId: state.requestId,
+        clientAddress: state.clientAddress,
+        at: new Date(),
+      });
+    });
+    serve(req, res, state).catch((error: unknown) => {
+      logError(`[${state.requestId}] unhandled error`, error);
+      if (!res.headersSent) sendError(res, state.requestId, error);
       else res.destroy();
     });
   }
 
-  return { listener, document };
+  return {
+    listener,
+    document,
+    flush: () => requestLog.flush(),
+    async close() {
+      clearInterval(maintenance);
+      await requestLog.close();
+    },
+  };
 }
 
 export interface RunningServer {
@@ -90,7 +172,7 @@ export interface RunningServer {
   url: string;
   /**
    * Graceful stop: refuses new connections, lets in-flight requests finish (up to `graceMs`),
-   * then closes what is left.
+   * closes what is left, then flushes the app's buffered access log.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -107,14 +189,16 @@ export async function listen(app: App, port: number, host = '127.0.0.1'): Promis
   return {
     server,
     url: `http://${shownHost}:${address.port}`,
-    close: (graceMs = 10_000) =>
-      new Promise<void>((resolve) => {
+    async close(graceMs = 10_000) {
+      await new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs).unref();
         server.close(() => {
           clearTimeout(force);
           resolve();
         });
         server.closeIdleConnections();
-      }),
+      });
+      await app.close();
+    },
   };
 }

@@ -1,4 +1,4 @@
-import type { Sql } from '@charter/db';
+import type { Queryable } from '@charter/db';
 
 /** Who is calling: the API key that authenticated the request. */
 export interface Principal {
@@ -15,7 +15,8 @@ export interface Principal {
 
 /** What every procedure receives. Built once per request by the HTTP edge. */
 export interface Context {
-  sql: Sql;
+  /** The pool, or for an idempotent request the transaction that will also store its response. */
+  sql: Queryable;
   requestId: string;
   /** Undefined when the request carried no valid key; the contract middleware then answers 401. */
   principal: Principal | undefined;

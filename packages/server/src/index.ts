@@ -4,3 +4,7 @@ export { ApiError } from './errors.ts';
 export { buildOpenApiDocument } from './openapi/document.ts';
 export { type AppRouter, buildRouter } from './router.ts';
 export { createWorkspace, type NewWorkspace } from './workspaces.ts';
+export { type AccessLogEntry, AccessLogWriter, noRequestLog, type RequestLog } from './logs/access-log.ts';
+export { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
+export type { Principal } from './context.ts';
+export { handlers as defaultHandlers } from './router.ts';

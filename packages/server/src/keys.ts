@@ -1,5 +1,5 @@
 import { type ApiKey, effectiveLimits, type Tier } from '@charter/contracts';
-import type { Sql, TransactionSql } from '@charter/db';
+import type { Queryable, TransactionSql } from '@charter/db';
 import { generateApiKey, type KeyMode } from './auth/api-key.ts';
 import { iso } from './handlers/serialize.ts';
 import { newId } from './ids.ts';
@@ -58,7 +58,7 @@ export function toApiKey(row: KeyRow): ApiKey {
  * Issues a key: a row for the key and one for its secret's digest. Returns the row and the
  * plaintext, which the caller shows once; nothing else ever sees it.
  */
-export async function issueKey(tx: TransactionSql | Sql, workspaceId: string, settings: KeySettings): Promise<{ row: KeyRow; plaintext: string }> {
+export async function issueKey(tx: Queryable, workspaceId: string, settings: KeySettings): Promise<{ row: KeyRow; plaintext: string }> {
   const secret = generateApiKey(settings.mode);
   const id = newId('apiKey');
   const [row] = await tx<KeyRow[]>`

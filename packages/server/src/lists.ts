@@ -1,5 +1,5 @@
 import type { SortKey } from '@charter/contracts';
-import type { Sql } from '@charter/db';
+import type { Queryable } from '@charter/db';
 import type { PendingQuery, Row } from 'postgres';
 import { validationFailed } from './errors.ts';
 
@@ -75,7 +75,7 @@ function decodeCursor(cursor: string, sort: SortKey[]): CursorState {
  * whatever is inserted or deleted meanwhile.
  */
 export async function listPage<RowType extends Record<string, unknown>>(
-  sql: Sql,
+  sql: Queryable,
   source: ListSource,
   request: ListRequest,
 ): Promise<ListPage<RowType>> {
@@ -130,7 +130,7 @@ export async function listPage<RowType extends Record<string, unknown>>(
 }
 
 /** Rows strictly after `values` in the order `keys`: (k1 > v1) or (k1 = v1 and k2 > v2) or … */
-function after(sql: Sql, keys: SortKey[], values: string[], types: Record<string, 'timestamptz' | 'text'>): Fragment {
+function after(sql: Queryable, keys: SortKey[], values: string[], types: Record<string, 'timestamptz' | 'text'>): Fragment {
   const typed = (index: number) => {
     const key = keys[index] as SortKey;
     // Through text: postgres.js would serialise a timestamptz parameter via Date, dropping microseconds.
@@ -144,10 +144,10 @@ function after(sql: Sql, keys: SortKey[], values: string[], types: Record<string
   return sql`(${join(sql, alternatives, sql` or `)})`;
 }
 
-function join(sql: Sql, parts: Fragment[], separator: Fragment): Fragment {
+function join(sql: Queryable, parts: Fragment[], separator: Fragment): Fragment {
   return parts.reduce((acc, part, index) => (index === 0 ? part : sql`${acc}${separator}${part}`), sql``);
 }
 
-function and(sql: Sql, parts: Fragment[]): Fragment {
+function and(sql: Queryable, parts: Fragment[]): Fragment {
   return parts.length === 0 ? sql`true` : join(sql, parts, sql` and `);
 }

@@ -3,6 +3,7 @@ import { enforceContract } from './auth/enforce-contract.ts';
 import * as apiKeys from './handlers/api-keys.ts';
 import * as modules from './handlers/modules.ts';
 import * as records from './handlers/records.ts';
+import * as usage from './handlers/usage.ts';
 import type { AuthedContext, Handlers } from './handlers/types.ts';
 import { t } from './trpc.ts';
 
@@ -24,6 +25,8 @@ export const handlers: Handlers = {
   updateApiKey: apiKeys.updateApiKey,
   revokeApiKey: apiKeys.revokeApiKey,
   rotateApiKey: apiKeys.rotateApiKey,
+  getApiKeyUsage: usage.getApiKeyUsage,
+  listAccessLogs: usage.listAccessLogs,
 };
 
 function procedureFor(operationId: string, contract: EndpointContract, handler: (ctx: AuthedContext, input: never) => Promise<unknown>) {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { processGroupCpuMs } from './cpu.ts';
 import { isReadyMessage, type ReadyMessage } from './protocol.ts';
 
 /** The tsx of this package, so that targets run the same TypeScript sources as `pnpm start`. */
@@ -28,6 +29,8 @@ export interface StartOptions {
 export interface RunningChild {
   name: string;
   ready: ReadyMessage;
+  /** CPU time used so far by the target's processes, in ms; undefined where it cannot be read. */
+  cpuTimeMs(): number | undefined;
   /** Rejects as soon as the process exits, so a crash mid-run aborts the bench instead of hanging it. */
   exited: Promise<never>;
   /** Ends the process: closes its stdin, then escalates to SIGTERM and SIGKILL of its process group. */
@@ -84,7 +87,7 @@ export async function startChild(options: StartOptions): Promise<RunningChild> {
 
   try {
     const ready = await Promise.race([readyLine(child), exited, timeout(options.readyTimeoutMs, `${options.name} was not ready within ${options.readyTimeoutMs} ms`)]);
-    return { name: options.name, ready, exited, stop };
+    return { name: options.name, ready, cpuTimeMs: () => processGroupCpuMs(child.pid!), exited, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,11 +1,12 @@
 /**
- * Charter's own server, exactly as `src/main.ts` builds it, with one workspace, one module and a
- * few dozen records, so that the measured request walks the whole REST path: routing, API-key
+ * Charter's own server, built with `createApp` and `listen` as `src/main.ts` does, with one workspace, one module and
+ * a few dozen records, so that the measured request walks the whole REST path: routing, API-key
  * lookup, query parsing, trpc-to-openapi, the list query and the response rewrite.
  *
  * DATABASE_URL selects a PostgreSQL server; unset, an embedded PGlite in memory is used. The data
  * is created over HTTP (not SQL) so that it is whatever the API itself makes of it.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, migrate } from '@charter/db';
 import { createApp, createWorkspace, listen } from '@charter/server';
 import { announceReady, stopWhenStdinEnds } from '../lib/protocol.ts';
@@ -24,6 +25,9 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   await running.close(1_000);
+  // Requests whose client already hung up are still running their queries: closing the pool under
+  // them would only fill the log with CONNECTION_ENDED errors.
+  await sleep(500);
   // A server database outlives the run: leave it as it was found (everything cascades from the workspace).
   if (database.kind === 'postgres') await database.sql`delete from workspaces where id = ${workspaceId}`.catch(() => {});
   await database.close();

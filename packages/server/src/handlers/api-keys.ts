@@ -1,5 +1,5 @@
 import { effectiveLimits, scopesCover, type Tier } from '@charter/contracts';
-import type { TransactionSql } from '@charter/db';
+import { type TransactionSql, transaction } from '@charter/db';
 import type { Principal } from '../context.ts';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
 import { iso } from './serialize.ts';
@@ -75,7 +75,7 @@ export const createApiKey: Handler<'createApiKey'> = async ({ sql, principal }, 
     daily_quota: input.daily_quota ?? null,
   });
   assertFuture(input.expires_at);
-  return sql.begin(async (tx) => {
+  return transaction(sql, async (tx) => {
     await assertScopeTargetsExist(tx, principal.workspaceId, input.scopes);
     const { row, plaintext } = await issueKey(tx, principal.workspaceId, { ...input, scopes: [...new Set(input.scopes)] });
     return { ...toApiKey(row), key: plaintext };
@@ -90,7 +90,7 @@ export const getApiKey: Handler<'getApiKey'> = async ({ sql, principal }, input)
 };
 
 export const updateApiKey: Handler<'updateApiKey'> = async ({ sql, principal }, input) =>
-  sql.begin(async (tx) => {
+  transaction(sql, async (tx) => {
     const current = await findKey(tx, principal.workspaceId, input.key_id);
     const pick = <K extends 'rate_limit_per_minute' | 'burst' | 'daily_quota'>(field: K) =>
       input[field] === undefined ? current[field] : (input[field] ?? null);
@@ -125,7 +125,7 @@ export const revokeApiKey: Handler<'revokeApiKey'> = async ({ sql, principal }, 
 };
 
 export const rotateApiKey: Handler<'rotateApiKey'> = async ({ sql, principal }, input) =>
-  sql.begin(async (tx) => {
+  transaction(sql, async (tx) => {
     const current = await findKey(tx, principal.workspaceId, input.key_id);
     assertScopesHeld(principal, current.scopes);
     const rotated = await rotateSecret(tx, current, Math.round(input.grace_period_hours * 3600));

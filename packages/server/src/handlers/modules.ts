@@ -1,5 +1,5 @@
 import type { Module, ModuleField } from '@charter/contracts';
-import type { Sql, TransactionSql } from '@charter/db';
+import { type Queryable, type TransactionSql, transaction } from '@charter/db';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { listPage } from '../lists.ts';
@@ -27,7 +27,7 @@ export function toModule(row: ModuleRow): Module {
 }
 
 /** Loads a module of the caller's workspace; another workspace's module is simply not found. */
-export async function findModule(sql: Sql | TransactionSql, workspaceId: string, moduleId: string, lock = false): Promise<ModuleRow> {
+export async function findModule(sql: Queryable, workspaceId: string, moduleId: string, lock = false): Promise<ModuleRow> {
   const [row] = lock
     ? await sql<ModuleRow[]>`select * from modules where id = ${moduleId} and workspace_id = ${workspaceId} for update`
     : await sql<ModuleRow[]>`select * from modules where id = ${moduleId} and workspace_id = ${workspaceId}`;
@@ -99,7 +99,7 @@ async function checkFieldChange(tx: TransactionSql, current: ModuleRow, next: Mo
 
 export const updateModule: Handler<'updateModule'> = async ({ sql, principal }, input) => {
   try {
-    return await sql.begin(async (tx) => {
+    return await transaction(sql, async (tx) => {
       const current = await findModule(tx, principal.workspaceId, input.module_id, true);
       if (input.fields) await checkFieldChange(tx, current, input.fields);
       const [row] = await tx<ModuleRow[]>`

@@ -1,4 +1,5 @@
 import type { ModuleRecord } from '@charter/contracts';
+import { transaction } from '@charter/db';
 import { notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { listPage } from '../lists.ts';
@@ -80,7 +81,7 @@ export const getRecord: Handler<'getRecord'> = async ({ sql, principal }, input)
 };
 
 export const updateRecord: Handler<'updateRecord'> = async ({ sql, principal }, input) =>
-  sql.begin(async (tx) => {
+  transaction(sql, async (tx) => {
     const module = await findModule(tx, principal.workspaceId, input.module_id);
     const [current] = await tx<RecordRow[]>`
       select id, module_id, data, created_at, updated_at from records

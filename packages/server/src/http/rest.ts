@@ -1,35 +1,63 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_BASE_PATH, type EndpointContract } from '@charter/contracts';
-import type { Sql } from '@charter/db';
+import type { Queryable, Sql } from '@charter/db';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { createOpenApiNodeHttpHandler, createProcedureCache, unwrapZodType } from 'trpc-to-openapi';
 import type { z } from 'zod';
-import { authenticate, touchLastUsed } from '../auth/authenticate.ts';
+import { touchLastUsed } from '../auth/last-used.ts';
 import { unauthorized } from '../auth/enforce-contract.ts';
-import type { Context } from '../context.ts';
-import { ApiError } from '../errors.ts';
+import type { Context, Principal } from '../context.ts';
+import { ApiError, toApiError } from '../errors.ts';
+import { fingerprint, type IdempotencyStore, type IdempotencyTarget, idempotencyErrors, parseIdempotencyKey } from '../idempotency/idempotency.ts';
+import type { Gatekeeper } from '../limits/gatekeeper.ts';
+import { type RateDecision, rateLimitExceeded, rateLimitHeaders } from '../limits/rate-limit.ts';
 import { parseJsonObject, parseQuery, readBody } from './read-body.ts';
 import { send, sendError } from './respond.ts';
 
 /**
- * The REST serving path, in one module so that it can be swapped: it matches a route from the
- * contracts, authenticates, reads the body, hands the request to trpc-to-openapi, and writes the
- * answer in the API's own terms (success status from the contract, one error envelope, Link).
+ * The REST serving path, in one module so that it can be swapped: it admits the request (key,
+ * rate limits), matches a route from the contracts, reads the body, hands the request to
+ * trpc-to-openapi — inside one transaction with its stored response when it carries an
+ * Idempotency-Key — and writes the answer in the API's own terms (success status from the
+ * contract, one error envelope, rate-limit headers, Link).
  */
 export interface RestHandlerOptions {
   router: AnyTRPCRouter;
   sql: Sql;
+  gatekeeper: Gatekeeper;
+  idempotency: IdempotencyStore;
   maxBodyBytes: number;
   /** Called with every error that becomes a 500, for the server log. */
   onServerError?: (error: unknown, requestId: string) => void;
 }
 
+/** What the edge learns about a request, for the access log. */
+export interface RequestState {
+  requestId: string;
+  clientAddress: string | null;
+  principal?: Principal;
+}
+
 type RestRequest = IncomingMessage & { body?: unknown; query?: unknown; charter?: { ctx: Context; error?: unknown } };
+
+/** A response, computed before it is written: idempotent requests store it first. */
+interface Outcome {
+  status: number;
+  body: string | undefined;
+  headers: Record<string, string>;
+  error?: ApiError;
+}
 
 const METHODS = ['GET', 'POST', 'PATCH', 'DELETE'] as const;
 
+class Rollback extends Error {
+  constructor(readonly outcome: Outcome) {
+    super('rollback');
+  }
+}
+
 export function createRestHandler(options: RestHandlerOptions) {
-  const { router, sql, maxBodyBytes } = options;
+  const { router, sql, gatekeeper, idempotency, maxBodyBytes } = options;
   lockDeclaredCoercion(router);
   const findProcedure = createProcedureCache(router);
   const dispatch = createOpenApiNodeHttpHandler({
@@ -42,31 +70,90 @@ export function createRestHandler(options: RestHandlerOptions) {
     maxBodySize: maxBodyBytes,
   } as unknown as Parameters<typeof createOpenApiNodeHttpHandler>[0]);
 
-  return async function handleRest(req: IncomingMessage, res: ServerResponse, requestId: string, url: URL): Promise<void> {
+  function errorOutcome(error: unknown, requestId: string): Outcome {
+    const apiError = toApiError(error);
+    return { status: apiError.status, body: JSON.stringify(apiError.toEnvelope(requestId)), headers: apiError.headers, error: apiError };
+  }
+
+  /** Runs the procedure through trpc-to-openapi and turns what it wrote into an Outcome. */
+  async function run(req: RestRequest, res: ServerResponse, ctx: Context, contract: EndpointContract, url: URL): Promise<Outcome> {
+    req.charter = { ctx };
+    const captured = new CapturedResponse(res);
+    await dispatch(req, captured as unknown as ServerResponse);
+    if (req.charter.error !== undefined || captured.statusCode >= 400) {
+      const outcome = errorOutcome(req.charter.error ?? new Error(`status ${captured.statusCode}`), ctx.requestId);
+      if (outcome.status >= 500) options.onServerError?.(req.charter.error, ctx.requestId);
+      return outcome;
+    }
+    const headers: Record<string, string> = {};
+    if (ctx.listing.nextCursor) headers.Link = `<${nextPageUrl(url, ctx.listing.nextCursor)}>; rel="next"`;
+    const body = ctx.listing.fields ? projectList(captured.body, ctx.listing.fields) : captured.body;
+    return { status: contract.successStatus, body: contract.successStatus === 204 ? undefined : body, headers };
+  }
+
+  /**
+   * An idempotent request: claim the key, then run the handler and store its response in one
+   * transaction. Errors roll the effect back; a 4xx is then stored on its own, a 5xx frees the key.
+   */
+  async function runIdempotent(req: RestRequest, res: ServerResponse, ctx: Context, contract: EndpointContract, url: URL, target: IdempotencyTarget): Promise<Outcome> {
+    const claim = await idempotency.claim(target);
+    if (claim.kind === 'replay') {
+      return { status: claim.status, body: claim.status === 204 ? undefined : claim.body, headers: { 'Idempotent-Replayed': 'true' } };
+    }
+    if (claim.kind !== 'owner') return errorOutcome(idempotencyErrors(claim.kind), ctx.requestId);
+    let outcome: Outcome;
+    try {
+      outcome = await sql.begin(async (tx) => {
+        const result = await run(req, res, { ...ctx, sql: tx as Queryable }, contract, url);
+        if (result.error) throw new Rollback(result);
+        if (!(await idempotency.complete(tx, target, claim.owner, result.status, result.body ?? ''))) {
+          throw new Rollback(errorOutcome(idempotencyErrors('in-flight'), ctx.requestId));
+        }
+        return result;
+      });
+    } catch (error) {
+      if (!(error instanceof Rollback)) {
+        await idempotency.release(target, claim.owner).catch(() => {});
+        throw error;
+      }
+      outcome = error.outcome;
+      if (outcome.error?.code === 'idempotency_key_in_use') return outcome;
+      if (outcome.status < 500) await idempotency.complete(sql, target, claim.owner, outcome.status, outcome.body ?? '');
+      else await idempotency.release(target, claim.owner);
+    }
+    return outcome;
+  }
+
+  return async function handleRest(req: IncomingMessage, res: ServerResponse, state: RequestState, url: URL): Promise<void> {
+    const { requestId } = state;
     const path = url.pathname.slice(API_BASE_PATH.length) || '/';
     const method = (req.method ?? 'GET') as (typeof METHODS)[number];
+
+    // Admission first, so that every request is counted, whatever the edge answers.
+    const admitted = await gatekeeper.admitKey(req.headers);
+    const decision: RateDecision = admitted?.decision ?? (await gatekeeper.admitAddress(state.clientAddress ?? 'unknown'));
+    for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+    if (admitted) {
+      state.principal = admitted.principal;
+      touchLastUsed(sql, admitted.principal, (error) => options.onServerError?.(error, requestId));
+    }
+    if (!decision.admitted) return void sendError(res, requestId, rateLimitExceeded(decision));
+
     const match = findProcedure(method, path);
     if (!match?.procedure) {
       const allowed = METHODS.filter((candidate) => findProcedure(candidate, path));
       if (allowed.length > 0) {
-        sendError(res, requestId, new ApiError('method_not_allowed', `${method} is not allowed on ${url.pathname}.`), {
-          Allow: allowed.join(', '),
-        });
+        sendError(res, requestId, new ApiError('method_not_allowed', `${method} is not allowed on ${url.pathname}.`), { Allow: allowed.join(', ') });
       } else {
         sendError(res, requestId, new ApiError('not_found', `No route matches ${method} ${url.pathname}.`));
       }
       return;
     }
     const contract = (match.procedure.procedure._def.meta as { contract: EndpointContract }).contract;
-
-    const principal = await authenticate(sql, req.headers);
-    if (!principal) {
-      sendError(res, requestId, unauthorized());
-      return;
-    }
-    touchLastUsed(sql, principal, (error) => options.onServerError?.(error, requestId));
+    if (!admitted) return void sendError(res, requestId, unauthorized());
 
     const restReq = req as RestRequest;
+    let idempotencyKey: string | undefined;
     try {
       if (method === 'POST' || method === 'PATCH') {
         restReq.body = parseJsonObject(await readBody(req, maxBodyBytes), req.headers['content-type']);
@@ -74,30 +161,25 @@ export function createRestHandler(options: RestHandlerOptions) {
         // GET takes its input from the query; DELETE from the path alone.
         restReq.query = method === 'GET' ? parseQuery(url.searchParams) : {};
       }
+      if (contract.idempotent) idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
     } catch (error) {
-      sendError(res, requestId, error);
-      return;
+      return void sendError(res, requestId, error);
     }
     if (method !== 'GET' && req.headers['content-type'] === undefined) {
       // trpc-to-openapi insists on a content type even for an empty body; the body is parsed already.
       req.headers['content-type'] = 'application/json';
     }
-
-    const ctx: Context = { sql, requestId, principal, listing: {} };
-    restReq.charter = { ctx };
     restReq.url = path + url.search;
-    const captured = new CapturedResponse(res);
-    await dispatch(restReq, captured as unknown as ServerResponse);
 
-    if (restReq.charter.error !== undefined || captured.statusCode >= 400) {
-      const apiError = sendError(res, requestId, restReq.charter.error ?? new Error(`status ${captured.statusCode}`));
-      if (apiError.status >= 500) options.onServerError?.(restReq.charter.error, requestId);
-      return;
-    }
-    const headers: Record<string, string> = {};
-    if (ctx.listing.nextCursor) headers.Link = `<${nextPageUrl(url, ctx.listing.nextCursor)}>; rel="next"`;
-    const body = ctx.listing.fields ? projectList(captured.body, ctx.listing.fields) : captured.body;
-    send(res, contract.successStatus, requestId, contract.successStatus === 204 ? undefined : body, headers);
+    const ctx: Context = { sql, requestId, principal: admitted.principal, listing: {} };
+    const outcome = idempotencyKey
+      ? await runIdempotent(restReq, res, ctx, contract, url, {
+          keyId: admitted.principal.keyId,
+          idempotencyKey,
+          fingerprint: fingerprint(method, url.pathname + url.search, restReq.body),
+        })
+      : await run(restReq, res, ctx, contract, url);
+    send(res, outcome.status, requestId, outcome.body, outcome.headers);
   };
 }
 

@@ -60,6 +60,16 @@ const ERROR_EXAMPLES: Record<ErrorStatus, Json> = {
 
 const REQUEST_ID_HEADER = { $ref: '#/components/headers/X-Request-ID' };
 
+/** Every counted response carries these (API.md, Rate limits). */
+const RATE_LIMIT_HEADERS = Object.fromEntries(
+  ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy', 'RateLimit'].map((name) => [
+    name,
+    { $ref: `#/components/headers/${name}` },
+  ]),
+);
+
+const COMMON_HEADERS = { 'X-Request-ID': REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS };
+
 const DESCRIPTION = `The Charter reference API: workspaces hold modules, modules hold typed records.
 
 **Authentication.** Send an API key as \`Authorization: Bearer <key>\`, \`Authorization: ApiKey <key>\` or \`X-API-Key: <key>\`. Keys look like \`sk_live_…\` or \`sk_test_…\`. Every key belongs to one workspace and sees only its data. Each operation lists the scopes it requires.
@@ -67,6 +77,10 @@ const DESCRIPTION = `The Charter reference API: workspaces hold modules, modules
 **Errors.** Every 4xx and 5xx has the same JSON body: \`{"error": <code>, "message": <text>, "request_id": "req_…"}\`, plus \`errors\` (per field) on 422 and \`required_scopes\` on 403.
 
 **Requests.** JSON in and out. Every response carries \`X-Request-ID\` (yours, if you send 1–128 printable ASCII characters). Writes take an \`Idempotency-Key\`.
+
+**Rate limits.** Each key has a per-minute limit (plus a burst allowance) and may have a daily quota; requests without a valid key are limited per client address. Every response says where you stand in \`X-RateLimit-*\` and the IETF \`RateLimit-Policy\`/\`RateLimit\` fields; a 429 carries \`Retry-After\`.
+
+**Idempotency.** Send \`Idempotency-Key\` on POST, PATCH and DELETE: a repeat returns the first response with \`Idempotent-Replayed: true\` and changes nothing (24 hours).
 
 **Lists.** \`limit\` (≤ 100) with \`page\` or \`cursor\`; follow \`next_cursor\` (or the \`Link: rel="next"\` header) to walk every item exactly once.`;
 
@@ -89,6 +103,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
     { name: 'Modules', description: 'Collections of typed records.' },
     { name: 'Records', description: 'Entries of a module, validated against its fields.' },
     { name: 'API keys', description: 'Keys of the workspace: issue, scope, limit, rotate and revoke them.' },
+    { name: 'Usage', description: 'Who called what, when: per-key usage and the access log.' },
     { name: 'System', description: 'Health and the API description itself. No key needed.' },
   ];
   document.components.securitySchemes = {
@@ -99,6 +114,25 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
     'X-Request-ID': {
       description: 'The request ID: the caller\'s own when it sent a valid one, otherwise a new `req_…`.',
       schema: { type: 'string', example: 'req_01jd8x3k5q9v2m7n4p6r8t0w1y' },
+    },
+    'X-RateLimit-Limit': {
+      description: 'Requests allowed in the current window of the binding limit (per minute: the limit plus the burst).',
+      schema: { type: 'integer', example: 1200 },
+    },
+    'X-RateLimit-Remaining': { description: 'Requests left in that window.', schema: { type: 'integer', example: 1187 } },
+    'X-RateLimit-Reset': { description: 'When that window ends, in Unix seconds.', schema: { type: 'integer', example: 1795853760 } },
+    'RateLimit-Policy': {
+      description: 'The limits that apply, one named policy each (draft-ietf-httpapi-ratelimit-headers): `q` requests per `w` seconds.',
+      schema: { type: 'string', example: '"minute";q=1200;w=60, "day";q=50000;w=86400' },
+    },
+    RateLimit: {
+      description: 'Each policy\'s remaining requests `r` and seconds `t` until its window resets.',
+      schema: { type: 'string', example: '"minute";r=1187;t=42, "day";r=48810;t=56342' },
+    },
+    'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', example: 14 } },
+    'Idempotent-Replayed': {
+      description: 'Present and `true` when this is the stored response of an earlier request with the same Idempotency-Key.',
+      schema: { type: 'string', enum: ['true'] },
     },
   };
   document.components.responses = Object.fromEntries(
@@ -122,7 +156,8 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
 }
 
 function errorResponse(status: ErrorStatus): Json {
-  const headers: Json = { 'X-Request-ID': REQUEST_ID_HEADER };
+  const headers: Json = { ...COMMON_HEADERS };
+  if (status === 429 || status === 409) headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
   if (status === 401) {
     headers['WWW-Authenticate'] = { description: 'Always `Bearer realm="api"`.', schema: { type: 'string' } };
   }
@@ -174,7 +209,8 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
 
   const success = operation.responses['200'];
   delete operation.responses['200'];
-  const successHeaders: Json = { 'X-Request-ID': REQUEST_ID_HEADER };
+  const successHeaders: Json = { ...COMMON_HEADERS };
+  if (contract.idempotent) successHeaders['Idempotent-Replayed'] = { $ref: '#/components/headers/Idempotent-Replayed' };
   if (contract.list) {
     successHeaders.Link = {
       description: 'RFC 8288 link to the next page (`rel="next"`), present while there are more items.',
@@ -186,7 +222,8 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
       ? { description: 'Done. No content.', headers: successHeaders }
       : { ...success, description: contract.successStatus === 201 ? 'Created.' : 'OK.', headers: successHeaders };
 
-  const statuses = new Set<ErrorStatus>([...COMMON_ERROR_STATUSES, ...contract.errors]);
+  // Idempotent endpoints can also answer 400 (malformed key), 409 (key in flight) and 422 (key reused).
+  const statuses = new Set<ErrorStatus>([...COMMON_ERROR_STATUSES, ...contract.errors, ...(contract.idempotent ? ([400, 409, 422] as const) : [])]);
   for (const status of [...statuses].sort((a, b) => a - b)) {
     operation.responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
   }
@@ -195,7 +232,7 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
 function systemPaths(): Json {
   const plain = (description: string, content: Json) => ({
     description,
-    headers: { 'X-Request-ID': REQUEST_ID_HEADER },
+    headers: COMMON_HEADERS,
     content,
   });
   return {
@@ -217,6 +254,7 @@ function systemPaths(): Json {
               example: { status: 'ok', database: 'ok' },
             },
           }),
+          '429': { $ref: '#/components/responses/RateLimitExceeded' },
           '503': { $ref: '#/components/responses/ServiceUnavailable' },
         },
       },
@@ -230,6 +268,7 @@ function systemPaths(): Json {
         security: [],
         responses: {
           '200': plain('The OpenAPI document.', { 'application/json': { schema: { type: 'object' } } }),
+          '429': { $ref: '#/components/responses/RateLimitExceeded' },
         },
       },
     },

@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const apiDir = fileURLToPath(new URL('../../apps/api/', import.meta.url));
-const tsx = fileURLToPath(new URL('../../apps/api/node_modules/.bin/tsx', import.meta.url));
+// `node --import tsx` runs the server as one process: a signal reaches the server itself, not a
+// wrapper (SIGKILL cannot be relayed, so a wrapper would leave the server running).
+const nodeArgs = ['--import', 'tsx'];
 
 export interface ApiProcess {
   child: ChildProcess;
@@ -21,7 +23,7 @@ function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 
 /** Starts `apps/api` as its own process (as `pnpm start` does) and waits until it listens. */
 export async function startApiProcess(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ApiProcess> {
-  const child = spawn(tsx, ['src/main.ts'], { cwd: apiDir, env: cleanEnv({ PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], { cwd: apiDir, env: cleanEnv({ PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
@@ -46,7 +48,7 @@ export async function startApiProcess(env: Record<string, string | undefined>, t
     output: () => output,
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
         child.once('exit', (code) => resolve(code));
         child.kill(signal);
       }),
@@ -56,7 +58,7 @@ export async function startApiProcess(env: Record<string, string | undefined>, t
 /** Runs a command of `apps/api` (`src/cli.ts`, `src/main.ts` …) to completion. */
 export function runApiScript(script: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(tsx, [script, ...args], { cwd: apiDir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: apiDir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

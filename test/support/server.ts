@@ -78,7 +78,7 @@ export async function call<Body = any>(server: { url: string; key: string }, met
 }
 
 /** Creates a module with the given fields and returns it. */
-export async function createModule(server: TestServer, fields: unknown[] = [], name = `Module ${Math.random().toString(36).slice(2)}`) {
+export async function createModule(server: { url: string; key: string }, fields: unknown[] = [], name = `Module ${Math.random().toString(36).slice(2)}`) {
   const response = await call(server, 'POST', '/modules', { body: { name, fields } });
   if (response.status !== 201) throw new Error(`createModule: ${response.status} ${response.text}`);
   return response.body as { id: string; name: string };

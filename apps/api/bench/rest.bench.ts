@@ -34,7 +34,14 @@ function targets(): TargetSpec[] {
   return [
     { name: 'raw', label: 'raw node:http', script: script('raw.ts'), kind: 'reference' },
     { name: 'fastify', label: 'Fastify 5', script: script('fastify.ts'), kind: 'reference' },
-    { name: 'charter', label: 'Charter REST (trpc-to-openapi)', script: script('charter.ts'), kind: 'app' },
+    { name: 'charter', label: 'Charter REST, full stack', script: script('charter.ts'), kind: 'app' },
+    {
+      name: 'charter-rules-off',
+      label: 'Charter REST, rules off',
+      script: script('charter.ts'),
+      kind: 'app',
+      env: { BENCH_RULES: 'off' },
+    },
   ];
 }
 
@@ -235,12 +242,24 @@ function printReport(settings: Settings, pinning: string, measured: Measured[], 
         formatCount(sum(target.rounds.map((sample) => sample.errors))),
       ]),
     ),
+    ...rulesCost(byName('charter'), byName('charter-rules-off'), figure),
     '',
     `Fastify ${versionOf('fastify')}. Server CPU and busy: the server's processes only, medians of the rounds; a server well short of`,
     `100 % busy was held back by the load generator or the database, not by its own cost. non-2xx and errors (timeouts included):`,
     'totals over the measured rounds.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The line the README quotes: what authentication, rate limiting and the access log cost together. */
+function rulesCost(full: Measured | undefined, off: Measured | undefined, figure: (target: Measured) => number): string[] {
+  if (!full || !off) return [];
+  const cpu = (target: Measured) => median(target.rounds.map((sample) => sample.serverCpuMicros ?? Number.NaN));
+  return [
+    '',
+    `Rules (key lookup + rate-limit counter + access log): full stack runs at ${formatRatio(figure(full) / figure(off))} × the req/s of the same route with them off` +
+      ` (${formatCount(figure(full))} vs ${formatCount(figure(off))}); server CPU per request ${formatCount(cpu(full))} vs ${formatCount(cpu(off))} µs.`,
+  ];
 }
 
 function formatOptional(values: (number | undefined)[], format: (value: number) => string): string {

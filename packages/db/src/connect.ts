@@ -35,11 +35,18 @@ export interface ConnectOptions {
    * off for a server that admits one session only (PGlite behind its socket).
    */
   fastPool?: boolean;
+  /** Called with the text of every statement sent, and which pool sent it (for tests and tracing). */
+  onQuery?: (pool: 'sql' | 'fastSql', query: string) => void;
 }
 
-function clientOptions(max: number, connection: Record<string, string> = {}): postgres.Options<Record<string, postgres.PostgresType>> {
+function clientOptions(
+  max: number,
+  connection: Record<string, string> = {},
+  onQuery?: (query: string) => void,
+): postgres.Options<Record<string, postgres.PostgresType>> {
   return {
     max,
+    ...(onQuery ? { debug: (_connection: number, query: string) => onQuery(query) } : {}),
     // Day windows and quotas are UTC days, whatever the server's own time zone.
     connection: { TimeZone: 'UTC', ...connection },
     onnotice: () => {},
@@ -57,11 +64,15 @@ function clientOptions(max: number, connection: Record<string, string> = {}): po
  */
 export async function connect(options: ConnectOptions = {}): Promise<Database> {
   if (options.databaseUrl) {
-    const sql = postgres(options.databaseUrl, clientOptions(options.max ?? 10));
+    const { onQuery } = options;
+    const sql = postgres(options.databaseUrl, clientOptions(options.max ?? 10, {}, onQuery && ((query) => onQuery('sql', query))));
     const fastSql =
       options.fastPool === false
         ? sql
-        : postgres(options.databaseUrl, clientOptions(Math.max(2, Math.ceil((options.max ?? 10) / 2)), { synchronous_commit: 'off' }));
+        : postgres(
+            options.databaseUrl,
+            clientOptions(Math.max(2, Math.ceil((options.max ?? 10) / 2)), { synchronous_commit: 'off' }, onQuery && ((query) => onQuery('fastSql', query))),
+          );
     return {
       sql,
       fastSql,

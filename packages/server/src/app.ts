@@ -130,6 +130,8 @@ export function createApp(options: AppOptions): App {
 
   function listener(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
+    // Read now: the REST edge rewrites req.url for trpc-to-openapi.
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const state: RequestState = {
       requestId: requestIdFor(req.headers['x-request-id']),
       clientAddress: req.socket.remoteAddress ?? null,
@@ -140,7 +142,7 @@ export function createApp(options: AppOptions): App {
         workspaceId: state.principal?.workspaceId ?? null,
         keyId: state.principal?.keyId ?? null,
         method: req.method ?? 'GET',
-        path: new URL(req.url ?? '/', 'http://localhost').pathname,
+        path,
         status: res.statusCode,
         latencyMs: performance.now() - started,
         requestId: state.requestId,
@@ -179,7 +181,12 @@ export interface RunningServer {
 
 /** Serves an app on `host:port` (port 0 picks a free one). */
 export async function listen(app: App, port: number, host = '127.0.0.1'): Promise<RunningServer> {
-  const server = createServer({ keepAliveTimeout: 5_000 }, app.listener);
+  let closing = false;
+  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    // While stopping, tell keep-alive clients to go: their connection closes after this answer.
+    if (closing) res.setHeader('Connection', 'close');
+    app.listener(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -190,6 +197,7 @@ export async function listen(app: App, port: number, host = '127.0.0.1'): Promis
     server,
     url: `http://${shownHost}:${address.port}`,
     async close(graceMs = 10_000) {
+      closing = true;
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs).unref();
         server.close(() => {

@@ -8,3 +8,4 @@ export { type AccessLogEntry, AccessLogWriter, noRequestLog, type RequestLog } f
 export { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
 export type { Principal } from './context.ts';
 export { handlers as defaultHandlers } from './router.ts';
+export { decide, policyState, type RateDecision } from './limits/rate-limit.ts';

@@ -8,7 +8,16 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, migrate } from '@charter/db';
-import { createApp, createWorkspace, listen } from '@charter/server';
+import {
+  createApp,
+  createWorkspace,
+  decide,
+  type Gatekeeper,
+  listen,
+  noRequestLog,
+  policyState,
+  type Principal,
+} from '@charter/server';
 import { announceReady, stopWhenStdinEnds } from '../lib/protocol.ts';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 50);
@@ -16,8 +25,36 @@ const PAGE_SIZE = 10;
 
 const database = await connect({ databaseUrl: process.env.DATABASE_URL || undefined });
 await migrate(database.sql);
-const { workspaceId, key } = await createWorkspace(database.sql, { name: 'Bench' });
-const app = createApp({ sql: database.sql });
+const { workspaceId, keyId, key } = await createWorkspace(database.sql, { name: 'Bench' });
+
+/**
+ * BENCH_RULES=off serves the same route with the request rules switched off: no key lookup, no
+ * rate-limit counter, no access log (the principal is fixed; scopes are still checked in memory).
+ * The difference to the default is what those rules cost per request.
+ */
+const rulesOff = process.env.BENCH_RULES === 'off';
+const fixedPrincipal: Principal = {
+  keyId,
+  workspaceId,
+  scopes: ['*'],
+  mode: 'live',
+  perMinute: Number.MAX_SAFE_INTEGER,
+  burst: 0,
+  dailyQuota: null,
+  lastUsedAt: new Date(),
+};
+const openDoor: Gatekeeper = {
+  admitKey: async () => ({
+    principal: fixedPrincipal,
+    decision: decide([policyState('minute', Number.MAX_SAFE_INTEGER, 0, new Date(), 60, new Date())]),
+  }),
+  admitAddress: async () => decide([policyState('minute', Number.MAX_SAFE_INTEGER, 0, new Date(), 60, new Date())]),
+};
+const app = createApp({
+  sql: database.sql,
+  fastSql: database.fastSql,
+  ...(rulesOff ? { gatekeeper: openDoor, requestLog: noRequestLog } : {}),
+});
 const running = await listen(app, 0, '127.0.0.1');
 
 let stopping = false;

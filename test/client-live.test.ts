@@ -1,0 +1,60 @@
+import { Charter, RateLimitError } from '@charter/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createModule, startTestServer, type TestServer } from './support/server.ts';
+import { awaitFreshMinute } from './support/time.ts';
+
+/** The client's retry, idempotency and rate-limit behaviour against the real server. */
+let server: TestServer;
+let moduleId: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  moduleId = (await createModule(server, [{ name: 'n', type: 'number' }])).id;
+});
+afterAll(() => server.close());
+
+const countRecords = async () =>
+  (await server.database.sql<{ n: number }[]>`select count(*)::int as n from records where module_id = ${moduleId}`)[0]?.n ?? 0;
+
+describe('the client against the real server', () => {
+  it('retries a POST whose response was lost with the same Idempotency-Key: one record, replayed answer', async () => {
+    let attempts = 0;
+    const sentKeys: string[] = [];
+    const client = new Charter({
+      baseUrl: `${server.url}/api/v1`,
+      apiKey: server.key,
+      baseDelayMs: 10,
+      // The first attempt reaches the server and is applied, but its answer is lost on the way back.
+      fetch: async (request: Request) => {
+        attempts++;
+        sentKeys.push(request.headers.get('idempotency-key') ?? '');
+        const response = await fetch(request);
+        if (attempts === 1) throw new TypeError('fetch failed: socket hang up');
+        return response;
+      },
+    });
+    const before = await countRecords();
+    const result = await client.POST('/modules/{module_id}/records', { params: { path: { module_id: moduleId } }, body: { data: { n: 1 } } });
+    expect(result.error).toBeUndefined();
+    expect(result.response.status).toBe(201);
+    expect(result.response.headers.get('idempotent-replayed')).toBe('true');
+    expect(attempts).toBe(2);
+    expect(new Set(sentKeys).size).toBe(1);
+    expect(result.idempotencyKey).toBe(sentKeys[0]);
+    expect(await countRecords()).toBe(before + 1);
+  });
+
+  it('never collects a 429: with the allowance used up and the reset past its deadline, it fails fast without sending', async () => {
+    await awaitFreshMinute(20);
+    const limited = await call(server, 'POST', '/api-keys', { body: { name: 'three a minute', scopes: ['modules:read'], tier: 'free', rate_limit_per_minute: 3 } });
+    const client = new Charter({ baseUrl: `${server.url}/api/v1`, apiKey: limited.body.key, timeoutMs: 2_000 });
+    for (let i = 0; i < 3; i++) expect((await client.GET('/modules')).response.status).toBe(200);
+    const started = Date.now();
+    await expect(client.GET('/modules')).rejects.toBeInstanceOf(RateLimitError);
+    expect(Date.now() - started).toBeLessThan(500);
+    const [counter] = await server.database.sql<{ count: number }[]>`
+      select count from rate_limit_counters where subject = ${`key:${limited.body.id}`} and window_kind = 'minute'`;
+    // Three sent, none refused: the fourth call never left the client.
+    expect(counter?.count).toBe(3);
+  });
+});

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { connect, type Database } from '@charter/db';
+import { createWorkspace } from '@charter/server';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ApiProcess, startApiProcess } from './support/process.ts';
+import { call } from './support/server.ts';
+import { sleep } from './support/time.ts';
+
+const onServer = inject('databaseKind') === 'postgres';
+const LOCK_SECONDS = 3;
+
+describe.skipIf(!onServer)('a server process killed in the middle of an idempotent POST', () => {
+  let database: Database;
+  let doomed: ApiProcess;
+  let survivor: ApiProcess;
+  let key: string;
+  let moduleId: string;
+
+  beforeAll(async () => {
+    const databaseUrl = inject('databaseUrl');
+    database = await connect({ databaseUrl, max: 4 });
+    key = (await createWorkspace(database.sql, { name: 'Crash' })).key;
+    const env = { DATABASE_URL: databaseUrl, IDEMPOTENCY_LOCK_SECONDS: String(LOCK_SECONDS) };
+    [doomed, survivor] = await Promise.all([startApiProcess(env), startApiProcess(env)]);
+    moduleId = (await call({ url: survivor.url, key }, 'POST', '/modules', { body: { name: 'Crash', fields: [{ name: 'n', type: 'number' }] } })).body.id;
+  });
+  afterAll(async () => {
+    await Promise.all([doomed?.stop('SIGKILL'), survivor?.stop()]);
+    await database?.close();
+  });
+
+  const countRecords = async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from records where module_id = ${moduleId}`)[0]?.n;
+
+  it('leaves nothing half-done, and a retry after the lock expires succeeds exactly once', async () => {
+    const idempotencyKey = randomUUID();
+    const post = (target: ApiProcess) =>
+      call({ url: target.url, key }, 'POST', `/modules/${moduleId}/records`, {
+        body: { data: { n: 1 } },
+        headers: { 'idempotency-key': idempotencyKey },
+      });
+
+    // Hold the records table so that the doomed process blocks inside its transaction.
+    const blocker = await database.sql.reserve();
+    await blocker`begin`;
+    await blocker`lock table records in exclusive mode`;
+    const inFlight = post(doomed).catch((error: unknown) => error);
+    // Wait until it has claimed the key and is stuck on the insert.
+    for (let i = 0; i < 100; i++) {
+      const [claimed] = await database.sql`select status from idempotency_keys where idempotency_key = ${idempotencyKey}`;
+      if (claimed) break;
+      await sleep(50);
+    }
+    await sleep(200);
+    expect(await doomed.stop('SIGKILL')).toBeNull();
+    await blocker`rollback`;
+    blocker.release();
+    expect(await inFlight).toBeInstanceOf(Error);
+
+    expect(await countRecords()).toBe(0);
+    const [claim] = await database.sql`select status, response_body from idempotency_keys where idempotency_key = ${idempotencyKey}`;
+    expect(claim).toMatchObject({ status: null, response_body: null });
+
+    // While the dead process's lock lasts, the key is still in use.
+    const early = await post(survivor);
+    expect(early.status).toBe(409);
+    expect(early.body.error).toBe('idempotency_key_in_use');
+
+    await sleep(LOCK_SECONDS * 1000 + 200);
+    const retried = await post(survivor);
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    const replayed = await post(survivor);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.text).toBe(retried.text);
+    expect(await countRecords()).toBe(1);
+  });
+
+  it('a process killed after commit leaves the whole effect with its stored response', async () => {
+    const idempotencyKey = randomUUID();
+    const first = await call({ url: survivor.url, key }, 'POST', `/modules/${moduleId}/records`, {
+      body: { data: { n: 2 } },
+      headers: { 'idempotency-key': idempotencyKey },
+    });
+    expect(first.status).toBe(201);
+    const [stored] = await database.sql`select status, response_body from idempotency_keys where idempotency_key = ${idempotencyKey}`;
+    expect(stored?.status).toBe(201);
+    expect(stored?.response_body).toBe(first.text);
+    const [record] = await database.sql`select id from records where id = ${first.body.id}`;
+    expect(record).toBeDefined();
+  });
+});

@@ -1,5 +1,6 @@
 import type { SortKey } from '@charter/contracts';
 import type { Queryable } from '@charter/db';
+import type { Context } from './context.ts';
 import type { PendingQuery, Row } from 'postgres';
 import { validationFailed } from './errors.ts';
 
@@ -150,4 +151,20 @@ function join(sql: Queryable, parts: Fragment[], separator: Fragment): Fragment 
 
 function and(sql: Queryable, parts: Fragment[]): Fragment {
   return parts.length === 0 ? sql`true` : join(sql, parts, sql` and `);
+}
+
+/**
+ * A list endpoint's whole answer: the page, its items mapped to the wire, and the hints the HTTP
+ * edge needs (sparse fieldset, next cursor for the Link header).
+ */
+export async function servePage<RowType extends Record<string, unknown>, Item>(
+  ctx: Context,
+  source: ListSource,
+  request: ListRequest & { fields?: readonly string[] | undefined },
+  toItem: (row: RowType) => Item,
+) {
+  const { rows, ...envelope } = await listPage<RowType>(ctx.sql, source, request);
+  ctx.listing.fields = request.fields;
+  ctx.listing.nextCursor = envelope.next_cursor;
+  return { ...envelope, data: rows.map(toItem) };
 }

@@ -4,7 +4,7 @@ import type { Principal } from '../context.ts';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
 import { iso } from './serialize.ts';
 import { issueKey, type KeyRow, rotateSecret, toApiKey } from '../keys.ts';
-import { listPage } from '../lists.ts';
+import { servePage } from '../lists.ts';
 import type { Handler } from './types.ts';
 
 /** Refuses to hand out scopes the calling key does not hold itself: 403 naming them. */
@@ -55,15 +55,9 @@ async function findKey(tx: TransactionSql, workspaceId: string, keyId: string): 
 
 export const listApiKeys: Handler<'listApiKeys'> = async (ctx, input) => {
   const { sql, principal } = ctx;
-  const page = await listPage<KeyRow & Record<string, unknown>>(sql, {
-    table: 'api_keys',
-    where: [sql`workspace_id = ${principal.workspaceId}`, sql`revoked_at is null`],
-    sortTypes: { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' },
-  }, input);
-  ctx.listing.fields = input.fields;
-  ctx.listing.nextCursor = page.next_cursor;
-  const { rows, ...envelope } = page;
-  return { ...envelope, data: rows.map(toApiKey) };
+  const where = [sql`workspace_id = ${principal.workspaceId}`, sql`revoked_at is null`];
+  const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' } as const;
+  return servePage(ctx, { table: 'api_keys', where, sortTypes }, input, (row: KeyRow & Record<string, unknown>) => toApiKey(row));
 };
 
 export const createApiKey: Handler<'createApiKey'> = async ({ sql, principal }, input) => {

@@ -2,7 +2,7 @@ import type { Module, ModuleField } from '@charter/contracts';
 import { type Queryable, type TransactionSql, transaction } from '@charter/db';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { listPage } from '../lists.ts';
+import { servePage } from '../lists.ts';
 import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
 
@@ -42,15 +42,8 @@ export const listModules: Handler<'listModules'> = async (ctx, input) => {
   const { sql, principal } = ctx;
   const where = [sql`workspace_id = ${principal.workspaceId}`];
   if (input.search) where.push(sql`name ilike ${`%${escapeLike(input.search)}%`}`);
-  const page = await listPage<ModuleRow & Record<string, unknown>>(sql, {
-    table: 'modules',
-    where,
-    sortTypes: { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' },
-  }, input);
-  ctx.listing.fields = input.fields;
-  ctx.listing.nextCursor = page.next_cursor;
-  const { rows, ...envelope } = page;
-  return { ...envelope, data: rows.map(toModule) };
+  const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' } as const;
+  return servePage(ctx, { table: 'modules', where, sortTypes }, input, (row: ModuleRow & Record<string, unknown>) => toModule(row));
 };
 
 export const createModule: Handler<'createModule'> = async ({ sql, principal }, input) => {

@@ -2,7 +2,7 @@ import type { ModuleRecord } from '@charter/contracts';
 import { transaction } from '@charter/db';
 import { notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { listPage } from '../lists.ts';
+import { servePage } from '../lists.ts';
 import { escapeLike, findModule } from './modules.ts';
 import { filterValue, validateRecordData } from './record-data.ts';
 import { iso } from './serialize.ts';
@@ -51,15 +51,8 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
         : sql`exists (select 1 from jsonb_each_text(data) as entry where entry.key = any(${textFields}) and entry.value ilike ${pattern})`,
     );
   }
-  const page = await listPage<RecordRow & Record<string, unknown>>(sql, {
-    table: 'records',
-    where,
-    sortTypes: { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' },
-  }, input);
-  ctx.listing.fields = input.fields;
-  ctx.listing.nextCursor = page.next_cursor;
-  const { rows, ...envelope } = page;
-  return { ...envelope, data: rows.map(toRecord) };
+  const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' } as const;
+  return servePage(ctx, { table: 'records', where, sortTypes }, input, (row: RecordRow & Record<string, unknown>) => toRecord(row));
 };
 
 export const createRecord: Handler<'createRecord'> = async ({ sql, principal }, input) => {

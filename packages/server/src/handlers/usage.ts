@@ -1,6 +1,6 @@
 import { GRANULARITIES, MAX_USAGE_BUCKETS } from '@charter/contracts';
 import { notFound, validationFailed } from '../errors.ts';
-import { listPage } from '../lists.ts';
+import { servePage } from '../lists.ts';
 import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
 
@@ -62,25 +62,14 @@ export const listAccessLogs: Handler<'listAccessLogs'> = async (ctx, input) => {
   if (input.method) where.push(sql`method = ${input.method}`);
   if (input.since) where.push(sql`created_at >= ${input.since}::text::timestamptz`);
   if (input.until) where.push(sql`created_at < ${input.until}::text::timestamptz`);
-  const page = await listPage<AccessLogRow & Record<string, unknown>>(sql, {
-    table: 'access_logs',
-    where,
-    sortTypes: { created_at: 'timestamptz', id: 'text' },
-  }, input);
-  ctx.listing.fields = input.fields;
-  ctx.listing.nextCursor = page.next_cursor;
-  const { rows, ...envelope } = page;
-  return {
-    ...envelope,
-    data: rows.map((row) => ({
-      request_id: row.request_id,
-      key_id: row.key_id,
-      method: row.method,
-      path: row.path,
-      status: row.status,
-      latency_ms: row.latency_ms,
-      client_address: row.client_address,
-      created_at: iso(row.created_at),
-    })),
-  };
+  return servePage(ctx, { table: 'access_logs', where, sortTypes: { created_at: 'timestamptz', id: 'text' } }, input, (row: AccessLogRow & Record<string, unknown>) => ({
+    request_id: row.request_id,
+    key_id: row.key_id,
+    method: row.method,
+    path: row.path,
+    status: row.status,
+    latency_ms: row.latency_ms,
+    client_address: row.client_address,
+    created_at: iso(row.created_at),
+  }));
 };

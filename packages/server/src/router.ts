@@ -29,7 +29,7 @@ export const handlers: Handlers = {
   listAccessLogs: usage.listAccessLogs,
 };
 
-function procedureFor(operationId: string, contract: EndpointContract, handler: (ctx: AuthedContext, input: never) => Promise<unknown>) {
+export function procedureFor(operationId: string, contract: EndpointContract, handler: (ctx: AuthedContext, input: never) => Promise<unknown>) {
   if (contract.scopes.length === 0) {
     throw new Error(`Endpoint ${operationId} declares no required scopes; refusing to serve it open.`);
   }

@@ -35,6 +35,8 @@ export const DOCS_PAGE = `<!doctype html>
       deepLinking: true,
       persistAuthorization: true,
       tryItOutEnabled: true,
+      // The default validator badge calls an outside service; the page must work offline.
+      validatorUrl: null,
     });
   </script>
 </body>

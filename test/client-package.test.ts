@@ -46,7 +46,8 @@ const seen: number[] = [];
 for await (const record of charter.paginate('/modules/{module_id}/records', {
   params: { path: { module_id: module.data.id }, query: { limit: 25, sort: 'created_at' } },
 })) {
-  seen.push(record.data.n as number);
+  // List items may lack what a \`fields\` parameter left out, so the document makes \`data\` optional.
+  seen.push(record.data?.n as number);
 }
 let invalid = '';
 try {

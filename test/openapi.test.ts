@@ -78,7 +78,7 @@ export async function sample(): Promise<string> {
   await client.GET('/modulez');
   // @ts-expect-error a misspelled body field is a compile error
   await client.POST('/modules', { body: { nmae: 'x' } });
-  return first ?? cursor ?? created.data.name;
+  return first ?? cursor ?? created.data.id;
 }
 `,
     );

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineEndpoint } from './endpoint.ts';
 import { idSchema } from './ids.ts';
-import { listEnvelope, listQuery } from './pagination.ts';
+import { listEnvelope, listQuery, updatedFilters } from './pagination.ts';
+import { NAME_TEXT, NAME_TEXT_MESSAGE } from './text.ts';
 import { TierSchema } from './rate-limits.ts';
 import { Scope } from './scopes.ts';
 
@@ -85,7 +86,7 @@ export const listApiKeys = defineEndpoint({
   scopes: ['api-keys:read'],
   successStatus: 200,
   idempotent: false,
-  input: listQuery({ sortable: API_KEY_SORTABLE, fields: API_KEY_FIELDS, defaultSort: '-created_at' }),
+  input: listQuery({ sortable: API_KEY_SORTABLE, fields: API_KEY_FIELDS, defaultSort: '-created_at' }).extend(updatedFilters),
   output: listEnvelope(ApiKey, 'ApiKeyList'),
   errors: [422],
   list: { sortable: API_KEY_SORTABLE, fields: API_KEY_FIELDS },
@@ -104,7 +105,7 @@ export const createApiKey = defineEndpoint({
   idempotent: true,
   input: z
     .object({
-      name: z.string().trim().min(1).max(100).meta({ example: 'Production backend' }),
+      name: z.string().trim().min(1).max(100).regex(NAME_TEXT, NAME_TEXT_MESSAGE).meta({ example: 'Production backend' }),
       scopes: z.array(Scope).min(1).max(50).meta({ description: 'What the key may do.', example: ['records:read', 'records:write'] }),
       mode: z.enum(['live', 'test']).default('live').meta({ description: '`live` keys start `sk_live_`, `test` keys `sk_test_`.' }),
       tier: limitFields.tier.default('free'),
@@ -146,7 +147,7 @@ export const updateApiKey = defineEndpoint({
   input: z
     .object({
       key_id: ApiKeyId,
-      name: z.string().trim().min(1).max(100).optional(),
+      name: z.string().trim().min(1).max(100).regex(NAME_TEXT, NAME_TEXT_MESSAGE).optional(),
       tier: limitFields.tier.optional(),
       rate_limit_per_minute: limitFields.rate_limit_per_minute.nullable().optional(),
       burst: limitFields.burst.nullable().optional(),

@@ -48,4 +48,4 @@ export function defineEndpoint<Input extends z.ZodObject, Output extends z.ZodTy
 }
 
 /** Errors any authenticated endpoint can return, whatever it declares. */
-export const COMMON_ERROR_STATUSES: readonly ErrorStatus[] = [401, 403, 429, 500];
+export const COMMON_ERROR_STATUSES: readonly ErrorStatus[] = [401, 403, 429, 431, 500];

@@ -7,6 +7,7 @@ export * from './endpoint.ts';
 export * from './errors.ts';
 export * from './ids.ts';
 export * from './pagination.ts';
+export * from './text.ts';
 export * from './scopes.ts';
 export * from './modules.ts';
 export * from './records.ts';

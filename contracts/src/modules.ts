@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineEndpoint } from './endpoint.ts';
 import { idSchema } from './ids.ts';
-import { listEnvelope, listQuery } from './pagination.ts';
+import { listEnvelope, listQuery, updatedFilters } from './pagination.ts';
+import { NAME_TEXT, NAME_TEXT_MESSAGE, NO_NUL, NO_NUL_MESSAGE } from './text.ts';
 
 export const FIELD_TYPES = ['string', 'number', 'boolean', 'date', 'json'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
@@ -21,7 +22,7 @@ export const ModuleField = z
       example: 'string',
     }),
     required: z.boolean().default(false).meta({ description: 'Whether every record must have this field.' }),
-    description: z.string().max(500).optional().meta({ description: 'What the field holds.' }),
+    description: z.string().max(500).regex(NO_NUL, NO_NUL_MESSAGE).optional().meta({ description: 'What the field holds.' }),
   })
   .meta({ id: 'ModuleField', description: 'One typed field of a module\'s records.' });
 
@@ -40,8 +41,8 @@ const fieldList = z
     });
   });
 
-const moduleName = z.string().trim().min(1).max(100).meta({ description: 'Unique within the workspace.', example: 'Contacts' });
-const moduleDescription = z.string().max(1000).meta({ example: 'People we talk to.' });
+const moduleName = z.string().trim().min(1).max(100).regex(NAME_TEXT, NAME_TEXT_MESSAGE).meta({ description: 'Unique within the workspace.', example: 'Contacts' });
+const moduleDescription = z.string().max(1000).regex(NO_NUL, NO_NUL_MESSAGE).meta({ example: 'People we talk to.' });
 
 export const Module = z
   .object({
@@ -80,7 +81,8 @@ export const listModules = defineEndpoint({
   successStatus: 200,
   idempotent: false,
   input: listQuery({ sortable: MODULE_SORTABLE, fields: MODULE_FIELDS, defaultSort: '-created_at' }).extend({
-    search: z.string().min(1).max(200).meta({ description: 'Case-insensitive substring of the name.' }).optional(),
+    ...updatedFilters,
+    search: z.string().min(1).max(200).regex(NO_NUL, NO_NUL_MESSAGE).meta({ description: 'Case-insensitive substring of the name.' }).optional(),
   }),
   output: listEnvelope(Module, 'ModuleList'),
   errors: [422],

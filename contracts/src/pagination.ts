@@ -5,6 +5,12 @@ export const MAX_PAGE_SIZE = 100;
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
+/** The `pattern` of a comma-separated list of `names`, for the document and the check alike. */
+export function commaListPattern(names: readonly string[], signed = false): string {
+  const one = `${signed ? '-?' : ''}(${names.join('|')})`;
+  return `^${one}(,${one})*$`;
+}
+
 /** One sort key: a field name and a direction. */
 export interface SortKey {
   field: string;
@@ -17,10 +23,12 @@ export interface SortKey {
  */
 export function listQuery<const Sortable extends readonly string[], const Fields extends readonly string[]>(options: {
   sortable: Sortable;
+  /** Names `fields` may select; the first identifies an item and is always returned. */
   fields: Fields;
   defaultSort: string;
 }) {
   const { sortable, fields, defaultSort } = options;
+  const key = fields[0] as string;
   return z.object({
     limit: z.coerce
       .number()
@@ -48,7 +56,9 @@ export function listQuery<const Sortable extends readonly string[], const Fields
       .default(defaultSort)
       .transform((value, ctx) => parseSort(value, sortable, ctx))
       .meta({
-        description: `Comma-separated sort keys, \`-\` for descending. Sortable: ${sortable.join(', ')}.`,
+        description: `Comma-separated sort keys, \`-\` for descending; a field given again is ignored. Sortable: ${sortable.join(', ')}.`,
+        // Documents what parseSort accepts, so that generators send only sort keys that exist.
+        pattern: commaListPattern(sortable, true),
         example: defaultSort,
       }),
     fields: z
@@ -57,15 +67,20 @@ export function listQuery<const Sortable extends readonly string[], const Fields
       .optional()
       .transform((value, ctx) => (value === undefined ? undefined : parseFields(value, fields, ctx)))
       .meta({
-        description: `Comma-separated fields to return (\`id\` is always returned). Available: ${fields.join(', ')}.`,
-        example: 'id,created_at',
+        description: `Comma-separated fields to return in each item of \`data\` (\`${key}\` is always returned); the others are left out. Available: ${fields.join(', ')}.`,
+        pattern: commaListPattern(fields),
+        example: fields.slice(0, 2).join(','),
       }),
     created_after: isoDateTime.meta({ description: 'Only items created strictly after this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
     created_before: isoDateTime.meta({ description: 'Only items created strictly before this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
-    updated_after: isoDateTime.meta({ description: 'Only items updated strictly after this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
-    updated_before: isoDateTime.meta({ description: 'Only items updated strictly before this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
   });
 }
+
+/** `updated_after` and `updated_before`, for lists of resources that change (access-log entries never do). */
+export const updatedFilters = {
+  updated_after: isoDateTime.meta({ description: 'Only items updated strictly after this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
+  updated_before: isoDateTime.meta({ description: 'Only items updated strictly before this time (ISO 8601).', example: '2026-11-01T00:00:00Z' }).optional(),
+};
 
 /** The envelope of every list response. */
 export function listEnvelope<Item extends z.ZodType>(item: Item, name: string) {
@@ -92,10 +107,8 @@ function parseSort(value: string, sortable: readonly string[], ctx: z.Refinement
       ctx.addIssue({ code: 'custom', message: `Unknown sort field "${field}". Sortable fields: ${sortable.join(', ')}.` });
       return [];
     }
-    if (keys.some((key) => key.field === field)) {
-      ctx.addIssue({ code: 'custom', message: `Sort field "${field}" is given twice.` });
-      return [];
-    }
+    // A repeat cannot change an order its first mention already decided.
+    if (keys.some((key) => key.field === field)) continue;
     keys.push({ field, direction: part.startsWith('-') ? 'desc' : 'asc' });
   }
   return keys;
@@ -108,5 +121,5 @@ function parseFields(value: string, available: readonly string[], ctx: z.Refinem
     ctx.addIssue({ code: 'custom', message: `Unknown field "${unknown[0]}". Available fields: ${available.join(', ')}.` });
     return [];
   }
-  return [...new Set(['id', ...names])];
+  return [...new Set([available[0] as string, ...names])];
 }

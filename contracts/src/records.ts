@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { defineEndpoint } from './endpoint.ts';
 import { idSchema } from './ids.ts';
 import { ModuleId } from './modules.ts';
-import { listEnvelope, listQuery } from './pagination.ts';
+import { listEnvelope, listQuery, updatedFilters } from './pagination.ts';
+import { NO_NUL, NO_NUL_MESSAGE } from './text.ts';
 
 const timestamp = z.iso.datetime().meta({ example: '2026-11-22T08:15:30.123Z' });
 
@@ -38,7 +39,7 @@ export const RECORD_FIELDS = ['id', 'module_id', 'data', 'created_at', 'updated_
 
 /** `filter[<field>]=<value>` arrives as one object; the server checks names and types against the module. */
 const recordFilter = z
-  .preprocess((value) => value, z.record(z.string().max(63), z.string().max(500)))
+  .preprocess((value) => value, z.record(z.string().max(63), z.string().max(500).regex(NO_NUL, NO_NUL_MESSAGE)))
   .optional()
   .meta({
     description: 'Exact match on a module field: `filter[status]=open`. Several filters combine with AND.',
@@ -56,8 +57,9 @@ export const listRecords = defineEndpoint({
   successStatus: 200,
   idempotent: false,
   input: listQuery({ sortable: RECORD_SORTABLE, fields: RECORD_FIELDS, defaultSort: '-created_at' }).extend({
+    ...updatedFilters,
     module_id: ModuleId,
-    search: z.string().min(1).max(200).meta({ description: 'Case-insensitive substring of any string field.' }).optional(),
+    search: z.string().min(1).max(200).regex(NO_NUL, NO_NUL_MESSAGE).meta({ description: 'Case-insensitive substring of any string field.' }).optional(),
     filter: recordFilter,
   }),
   output: listEnvelope(ModuleRecord, 'RecordList'),

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { API_BASE_PATH } from '@charter/contracts';
 import type { Sql } from '@charter/db';
@@ -13,6 +14,7 @@ import { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
 import { rateLimitExceeded, rateLimitHeaders } from './limits/rate-limit.ts';
 import { AccessLogWriter, type RequestLog } from './logs/access-log.ts';
 import { buildOpenApiDocument } from './openapi/document.ts';
+import { downgradeToOpenApi30 } from './openapi/downgrade.ts';
 import { buildRouter, handlers as defaultHandlers } from './router.ts';
 
 export interface AppOptions {
@@ -57,6 +59,12 @@ export function createApp(options: AppOptions): App {
   const router = buildRouter({ ...defaultHandlers, ...options.handlers });
   const document = buildOpenApiDocument(router);
   const documentJson = JSON.stringify(document);
+  // The same document in OpenAPI 3.0.3, for generators that do not read 3.1.
+  const document30Json = JSON.stringify(downgradeToOpenApi30(document));
+  const publicDocuments = new Map([
+    [`${API_BASE_PATH}/openapi.json`, documentJson],
+    [`${API_BASE_PATH}/openapi-3.0.json`, document30Json],
+  ]);
   const gatekeeper = options.gatekeeper ?? postgresGatekeeper(fastSql, { addressLimitPerMinute: options.addressLimitPerMinute ?? 300 });
   const requestLog = options.requestLog ?? new AccessLogWriter(fastSql, { onError: (error) => logError('access log write failed', error) });
   const idempotency = new IdempotencyStore(sql, options.idempotencyLockSeconds ?? 30);
@@ -79,10 +87,10 @@ export function createApp(options: AppOptions): App {
   maintenance.unref();
 
   async function servePublic(req: IncomingMessage, res: ServerResponse, state: RequestState, path: string): Promise<boolean> {
-    const isPublic =
-      (req.method === 'GET' || req.method === 'HEAD') &&
-      (path === `${API_BASE_PATH}/health` || path === `${API_BASE_PATH}/openapi.json` || path === '/docs' || path === '/docs/' || path.startsWith('/docs/'));
-    if (!isPublic) return false;
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    const isPublicApi = path === `${API_BASE_PATH}/health` || publicDocuments.has(path);
+    const isDocs = readOnly && (path === '/docs' || path === '/docs/' || path.startsWith('/docs/'));
+    if (!isPublicApi && !isDocs) return false;
     const decision = await gatekeeper.admitAddress(state.clientAddress ?? 'unknown');
     for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
     const { requestId } = state;
@@ -90,12 +98,18 @@ export function createApp(options: AppOptions): App {
       sendError(res, requestId, rateLimitExceeded(decision));
       return true;
     }
+    if (!readOnly) {
+      // The path exists, so another method is a 405 naming the ones it takes (RFC 9110), as on every other route.
+      sendError(res, requestId, new ApiError('method_not_allowed', `${req.method} is not allowed on ${path}.`), { Allow: 'GET, HEAD' });
+      return true;
+    }
     if (path === `${API_BASE_PATH}/health`) {
       await health(res, requestId);
       return true;
     }
-    if (path === `${API_BASE_PATH}/openapi.json`) {
-      send(res, 200, requestId, documentJson);
+    const publicDocument = publicDocuments.get(path);
+    if (publicDocument !== undefined) {
+      send(res, 200, requestId, publicDocument);
       return true;
     }
     if (path === '/docs' || path === '/docs/') {
@@ -168,6 +182,28 @@ export function createApp(options: AppOptions): App {
   };
 }
 
+/**
+ * Requests that node:http cannot parse never reach the listener: without this, Node answers them
+ * with a bare status and no body. They get the API's error envelope and a request ID like every
+ * other response: 431 for a request line and headers beyond Node's 16 KiB, 400 for the rest.
+ */
+function answerUnparsable(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const apiError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError('request_headers_too_large', 'The request line and headers exceed 16384 bytes.')
+      : new ApiError('bad_request', 'The request is not well-formed HTTP/1.1.');
+  const requestId = requestIdFor(undefined);
+  const body = JSON.stringify(apiError.toEnvelope(requestId));
+  socket.end(
+    `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export interface RunningServer {
   server: Server;
   /** Base URL, e.g. `http://127.0.0.1:3000`. */
@@ -187,6 +223,7 @@ export async function listen(app: App, port: number, host = '127.0.0.1'): Promis
     if (closing) res.setHeader('Connection', 'close');
     app.listener(req, res);
   });
+  server.on('clientError', answerUnparsable);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

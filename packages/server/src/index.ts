@@ -2,6 +2,7 @@ export { type App, type AppOptions, createApp, listen, type RunningServer } from
 export { API_KEY_PATTERN, generateApiKey, isWellFormedApiKey } from './auth/api-key.ts';
 export { ApiError } from './errors.ts';
 export { buildOpenApiDocument } from './openapi/document.ts';
+export { downgradeToOpenApi30 } from './openapi/downgrade.ts';
 export { type AppRouter, buildRouter } from './router.ts';
 export { createWorkspace, type NewWorkspace } from './workspaces.ts';
 export { type AccessLogEntry, AccessLogWriter, noRequestLog, type RequestLog } from './logs/access-log.ts';

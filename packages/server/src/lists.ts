@@ -3,6 +3,8 @@ import type { Queryable } from '@charter/db';
 import type { Context } from './context.ts';
 import type { PendingQuery, Row } from 'postgres';
 import { validationFailed } from './errors.ts';
+import { boundInstant } from './instants.ts';
+import { isStorable } from './storable.ts';
 
 type Fragment = PendingQuery<Row[]>;
 
@@ -48,26 +50,33 @@ function encodeCursor(state: CursorState): string {
   return Buffer.from(JSON.stringify(state)).toString('base64url');
 }
 
-function decodeCursor(cursor: string, sort: SortKey[]): CursorState {
+/** How PostgreSQL writes a timestamptz as text: what a cursor made by this server holds. */
+const TIMESTAMPTZ_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+
+function decodeCursor(cursor: string, sort: SortKey[], keys: SortKey[], types: ListSource['sortTypes']): CursorState {
   let state: unknown;
   try {
     state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     state = undefined;
   }
-  const valid =
-    typeof state === 'object' &&
-    state !== null &&
-    typeof (state as CursorState).s === 'string' &&
-    Array.isArray((state as CursorState).v) &&
-    (state as CursorState).v.length === sort.length + 1 &&
-    (state as CursorState).v.every((value) => typeof value === 'string');
-  if (!valid) throw validationFailed({ cursor: ['The cursor is not valid. Pass the next_cursor of a previous page unchanged.'] });
-  const typed = state as CursorState;
-  if (typed.s !== sortString(sort)) {
-    throw validationFailed({ sort: [`This cursor continues a walk sorted by "${typed.s}"; pass the same sort with it.`] });
+  const shaped =
+    typeof state === 'object' && state !== null && typeof (state as CursorState).s === 'string' && Array.isArray((state as CursorState).v);
+  if (shaped && (state as CursorState).s !== sortString(sort)) {
+    throw validationFailed({ sort: [`This cursor continues a walk sorted by "${(state as CursorState).s}"; pass the same sort with it.`] });
   }
-  return typed;
+  const valid =
+    shaped &&
+    (state as CursorState).v.length === keys.length &&
+    // Each value goes back into SQL: a forged cursor must fail here, not in PostgreSQL.
+    (state as CursorState).v.every(
+      (value, index) =>
+        typeof value === 'string' &&
+        isStorable(value) &&
+        (types[(keys[index] as SortKey).field] !== 'timestamptz' || TIMESTAMPTZ_TEXT.test(value)),
+    );
+  if (!valid) throw validationFailed({ cursor: ['The cursor is not valid. Pass the next_cursor of a previous page unchanged.'] });
+  return state as CursorState;
 }
 
 /**
@@ -83,20 +92,22 @@ export async function listPage<RowType extends Record<string, unknown>>(
   if (request.page !== undefined && request.cursor !== undefined) {
     throw validationFailed({ cursor: ['Use either page or cursor, not both.'] });
   }
-  const sort = request.sort.filter((key) => key.field !== 'id');
-  const tieBreak: SortKey = request.sort.find((key) => key.field === 'id') ?? { field: 'id', direction: sort[0]?.direction ?? 'asc' };
-  const keys = [...sort, tieBreak];
+  // The order ends at `id`, which is unique: keys after it could never matter, and without it
+  // `id` is appended so that the order is total.
+  const idAt = request.sort.findIndex((key) => key.field === 'id');
+  const keys: SortKey[] =
+    idAt >= 0 ? request.sort.slice(0, idAt + 1) : [...request.sort, { field: 'id', direction: request.sort[0]?.direction ?? 'asc' }];
 
   const conditions: Fragment[] = [...source.where];
-  if (request.created_after) conditions.push(sql`created_at > ${request.created_after}::text::timestamptz`);
-  if (request.created_before) conditions.push(sql`created_at < ${request.created_before}::text::timestamptz`);
-  if (request.updated_after) conditions.push(sql`updated_at > ${request.updated_after}::text::timestamptz`);
-  if (request.updated_before) conditions.push(sql`updated_at < ${request.updated_before}::text::timestamptz`);
+  if (request.created_after) conditions.push(sql`created_at > ${boundInstant(request.created_after)}::text::timestamptz`);
+  if (request.created_before) conditions.push(sql`created_at < ${boundInstant(request.created_before)}::text::timestamptz`);
+  if (request.updated_after) conditions.push(sql`updated_at > ${boundInstant(request.updated_after)}::text::timestamptz`);
+  if (request.updated_before) conditions.push(sql`updated_at < ${boundInstant(request.updated_before)}::text::timestamptz`);
   const filtered = and(sql, conditions);
 
   const pageConditions = [...conditions];
   if (request.cursor !== undefined) {
-    const state = decodeCursor(request.cursor, request.sort);
+    const state = decodeCursor(request.cursor, request.sort, keys, source.sortTypes);
     pageConditions.push(after(sql, keys, state.v, source.sortTypes));
   }
   const offset = request.page !== undefined ? (request.page - 1) * request.limit : 0;

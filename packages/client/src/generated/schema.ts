@@ -296,6 +296,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/openapi-3.0.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get this document as OpenAPI 3.0
+         * @description Returns this document in OpenAPI 3.0.3, for code generators that do not read 3.1: nullable types use `nullable`, and scopes move to `x-required-scopes`. No key needed.
+         */
+        get: operations["getOpenApi30Document"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -333,7 +353,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description A collection of records that share typed fields.
+         * @description A collection of records that share typed fields. Every property is present, except those a list request's `fields` parameter left out (`id` is always present).
          * @example {
          *       "id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
          *       "name": "Contacts",
@@ -355,19 +375,19 @@ export interface components {
              * @example mod_01jd8x3k5q9v2m7n4p6r8t0w1y
              */
             id: string;
-            name: string;
-            description: string | null;
-            fields: components["schemas"]["ModuleFieldOutput"][];
+            name?: string;
+            description?: string | null;
+            fields?: components["schemas"]["ModuleFieldOutput"][];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            created_at: string;
+            created_at?: string;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            updated_at: string;
+            updated_at?: string;
         };
         RecordList: {
             data: components["schemas"]["Record"][];
@@ -381,7 +401,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description One entry of a module.
+         * @description One entry of a module. Every property is present, except those a list request's `fields` parameter left out (`id` is always present).
          * @example {
          *       "id": "rec_01jd8x3k5q9v2m7n4p6r8t0w1y",
          *       "module_id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
@@ -402,26 +422,26 @@ export interface components {
              * @description The module ID.
              * @example mod_01jd8x3k5q9v2m7n4p6r8t0w1y
              */
-            module_id: string;
+            module_id?: string;
             /**
              * @description Field values, checked against the module's fields.
              * @example {
              *       "email": "ada@example.com"
              *     }
              */
-            data: {
+            data?: {
                 [key: string]: unknown;
             };
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            created_at: string;
+            created_at?: string;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            updated_at: string;
+            updated_at?: string;
         };
         ApiKeyList: {
             data: components["schemas"]["ApiKey"][];
@@ -435,7 +455,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description An API key. The secret itself is only ever shown once, when the key is created or rotated.
+         * @description An API key. The secret itself is only ever shown once, when the key is created or rotated. Every property is present, except those a list request's `fields` parameter left out (`id` is always present).
          * @example {
          *       "id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
          *       "name": "Production backend",
@@ -462,45 +482,45 @@ export interface components {
              * @example key_01jd8x3k5q9v2m7n4p6r8t0w1y
              */
             id: string;
-            name: string;
+            name?: string;
             /**
              * @description The first characters of the secret, for recognising it.
              * @example sk_live_Ab12
              */
-            prefix: string;
+            prefix?: string;
             /**
              * @description The last four characters of the secret.
              * @example x9Qz
              */
-            last4: string;
+            last4?: string;
             /** @enum {string} */
-            mode: "live" | "test";
-            scopes: string[];
+            mode?: "live" | "test";
+            scopes?: string[];
             /**
              * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
              * @example starter
              * @enum {string}
              */
-            tier: "free" | "starter" | "pro" | "agency" | "enterprise";
+            tier?: "free" | "starter" | "pro" | "agency" | "enterprise";
             /** @description Requests per minute: the key's own limit, or its tier's. */
-            rate_limit_per_minute: number;
+            rate_limit_per_minute?: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
-            burst: number;
+            burst?: number;
             /** @description Requests per UTC day, or null for none. */
-            daily_quota: number | null;
-            expires_at: string | null;
+            daily_quota?: number | null;
+            expires_at?: string | null;
             /** @description When the key was last used, to the minute. */
-            last_used_at: string | null;
+            last_used_at?: string | null;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            created_at: string;
+            created_at?: string;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            updated_at: string;
+            updated_at?: string;
         };
         /** @description A newly issued key, with its secret. */
         ApiKeyWithSecret: {
@@ -682,7 +702,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description One call to the API.
+         * @description One call to the API. Every property is present, except those a list request's `fields` parameter left out (`request_id` is always present).
          * @example {
          *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y",
          *       "key_id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
@@ -697,19 +717,19 @@ export interface components {
         AccessLogEntry: {
             /** @description The request's X-Request-ID. */
             request_id: string;
-            key_id: string | null;
-            method: string;
+            key_id?: string | null;
+            method?: string;
             /** @example /api/v1/modules */
-            path: string;
-            status: number;
+            path?: string;
+            status?: number;
             /** @description Time from the request's arrival to its last byte, in milliseconds. */
-            latency_ms: number;
-            client_address: string | null;
+            latency_ms?: number;
+            client_address?: string | null;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:00.000Z
              */
-            created_at: string;
+            created_at?: string;
         };
         /** @description One typed field of a module's records. */
         ModuleFieldOutput: {
@@ -745,7 +765,7 @@ export interface components {
              * @description Machine-readable error code.
              * @enum {string}
              */
-            error: "bad_request" | "unauthorized" | "access_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_in_use" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "rate_limit_exceeded" | "server_error" | "service_unavailable";
+            error: "bad_request" | "unauthorized" | "access_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_in_use" | "payload_too_large" | "request_headers_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "rate_limit_exceeded" | "server_error" | "service_unavailable";
             /** @description Human-readable explanation. */
             message: string;
             /**
@@ -808,6 +828,8 @@ export interface components {
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
+                /** @description Always `Bearer realm="api"`. */
+                "WWW-Authenticate"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -868,28 +890,6 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The path exists but not with this method; `Allow` lists the methods it takes. */
-        MethodNotAllowed: {
-            headers: {
-                "X-Request-ID": components["headers"]["X-Request-ID"];
-                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
-                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
-                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
-                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
-                RateLimit: components["headers"]["RateLimit"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "error": "method_not_allowed",
-                 *       "message": "PUT is not allowed on /api/v1/modules.",
-                 *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
-                 *     }
-                 */
-                "application/json": components["schemas"]["Error"];
-            };
-        };
         /** @description A domain conflict (`conflict`), or the same Idempotency-Key is still in flight (`idempotency_key_in_use`, with `Retry-After`). */
         Conflict: {
             headers: {
@@ -899,6 +899,7 @@ export interface components {
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {
@@ -992,6 +993,7 @@ export interface components {
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {
@@ -1003,6 +1005,28 @@ export interface components {
                  *       "limit": 120,
                  *       "remaining": 0,
                  *       "reset_at": "2026-11-22T08:16:00Z",
+                 *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The request line and headers together exceed 16 KiB (a URL that long is usually a mistake). */
+        RequestHeadersTooLarge: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "request_headers_too_large",
+                 *       "message": "The request line and headers exceed 16384 bytes.",
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
@@ -1087,9 +1111,9 @@ export interface operations {
                 page?: number;
                 /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
                 cursor?: string;
-                /** @description Comma-separated sort keys, `-` for descending. Sortable: created_at, updated_at, name, id. */
+                /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, name, id. */
                 sort?: string;
-                /** @description Comma-separated fields to return (`id` is always returned). Available: id, name, description, fields, created_at, updated_at. */
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, name, description, fields, created_at, updated_at. */
                 fields?: string;
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
@@ -1129,6 +1153,7 @@ export interface operations {
             403: components["responses"]["AccessDenied"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1137,7 +1162,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1198,6 +1223,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1233,6 +1259,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1241,7 +1268,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1275,6 +1302,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1283,7 +1311,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1294,7 +1322,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -1338,6 +1366,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1350,9 +1379,9 @@ export interface operations {
                 page?: number;
                 /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
                 cursor?: string;
-                /** @description Comma-separated sort keys, `-` for descending. Sortable: created_at, updated_at, id. */
+                /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, id. */
                 sort?: string;
-                /** @description Comma-separated fields to return (`id` is always returned). Available: id, module_id, data, created_at, updated_at. */
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, module_id, data, created_at, updated_at. */
                 fields?: string;
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
@@ -1404,6 +1433,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1412,7 +1442,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1471,6 +1501,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1508,6 +1539,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1516,7 +1548,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1552,6 +1584,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1560,7 +1593,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1621,6 +1654,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1633,9 +1667,9 @@ export interface operations {
                 page?: number;
                 /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
                 cursor?: string;
-                /** @description Comma-separated sort keys, `-` for descending. Sortable: created_at, updated_at, name, id. */
+                /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, name, id. */
                 sort?: string;
-                /** @description Comma-separated fields to return (`id` is always returned). Available: id, name, prefix, last4, mode, scopes, tier, rate_limit_per_minute, burst, daily_quota, expires_at, last_used_at, created_at, updated_at. */
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, name, prefix, last4, mode, scopes, tier, rate_limit_per_minute, burst, daily_quota, expires_at, last_used_at, created_at, updated_at. */
                 fields?: string;
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
@@ -1673,6 +1707,7 @@ export interface operations {
             403: components["responses"]["AccessDenied"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1681,7 +1716,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1764,6 +1799,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1799,6 +1835,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1807,7 +1844,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1841,6 +1878,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1849,7 +1887,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1860,7 +1898,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -1909,6 +1947,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -1917,7 +1956,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
                  * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
                  */
                 "Idempotency-Key"?: string;
@@ -1928,7 +1967,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -1970,6 +2009,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -2012,6 +2052,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -2024,18 +2065,14 @@ export interface operations {
                 page?: number;
                 /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
                 cursor?: string;
-                /** @description Comma-separated sort keys, `-` for descending. Sortable: created_at. */
+                /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at. */
                 sort?: string;
-                /** @description Comma-separated fields to return (`id` is always returned). Available: request_id, key_id, method, path, status, latency_ms, client_address, created_at. */
+                /** @description Comma-separated fields to return in each item of `data` (`request_id` is always returned); the others are left out. Available: request_id, key_id, method, path, status, latency_ms, client_address, created_at. */
                 fields?: string;
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
                 /** @description Only items created strictly before this time (ISO 8601). */
                 created_before?: string;
-                /** @description Only items updated strictly after this time (ISO 8601). */
-                updated_after?: string;
-                /** @description Only items updated strictly before this time (ISO 8601). */
-                updated_before?: string;
                 /** @description The API key's ID (not the secret). */
                 key_id?: string;
                 /** @description Only this status code. */
@@ -2074,6 +2111,7 @@ export interface operations {
             403: components["responses"]["AccessDenied"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
         };
     };
@@ -2113,6 +2151,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2125,7 +2164,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The OpenAPI document. */
+            /** @description The OpenAPI 3.1 document. */
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2141,6 +2180,35 @@ export interface operations {
                 };
             };
             429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+        };
+    };
+    getOpenApi30Document: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.0.3 document. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
         };
     };
 }

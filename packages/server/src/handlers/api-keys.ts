@@ -2,6 +2,7 @@ import { effectiveLimits, scopesCover, type Tier } from '@charter/contracts';
 import { type TransactionSql, transaction } from '@charter/db';
 import type { Principal } from '../context.ts';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
+import { utcInstant } from '../instants.ts';
 import { iso } from './serialize.ts';
 import { issueKey, type KeyRow, rotateSecret, toApiKey } from '../keys.ts';
 import { servePage } from '../lists.ts';
@@ -33,8 +34,13 @@ function assertLimitsWithin(caller: Principal, limits: { tier: Tier; rate_limit_
   }
 }
 
-function assertFuture(expiresAt: string | null | undefined): void {
-  if (expiresAt && Date.parse(expiresAt) <= Date.now()) throw validationFailed({ expires_at: ['The expires_at field must be in the future.'] });
+/** The expiry as UTC text SQL can store, refusing the past and what lies beyond the year 9999. */
+function futureInstant<T extends string | null | undefined>(expiresAt: T): T {
+  if (!expiresAt) return expiresAt;
+  if (Date.parse(expiresAt) <= Date.now()) throw validationFailed({ expires_at: ['The expires_at field must be in the future.'] });
+  const utc = utcInstant(expiresAt);
+  if (utc === null) throw validationFailed({ expires_at: ['The expires_at field must lie before the year 10000 (UTC).'] });
+  return utc as T;
 }
 
 /** One-module scopes must name a module of this workspace. */
@@ -68,10 +74,10 @@ export const createApiKey: Handler<'createApiKey'> = async ({ sql, principal }, 
     burst: input.burst ?? null,
     daily_quota: input.daily_quota ?? null,
   });
-  assertFuture(input.expires_at);
+  const expiresAt = futureInstant(input.expires_at);
   return transaction(sql, async (tx) => {
     await assertScopeTargetsExist(tx, principal.workspaceId, input.scopes);
-    const { row, plaintext } = await issueKey(tx, principal.workspaceId, { ...input, scopes: [...new Set(input.scopes)] });
+    const { row, plaintext } = await issueKey(tx, principal.workspaceId, { ...input, expires_at: expiresAt, scopes: [...new Set(input.scopes)] });
     return { ...toApiKey(row), key: plaintext };
   });
 };
@@ -95,8 +101,7 @@ export const updateApiKey: Handler<'updateApiKey'> = async ({ sql, principal }, 
       daily_quota: pick('daily_quota'),
     };
     assertLimitsWithin(principal, next);
-    assertFuture(input.expires_at);
-    const expiresAt = input.expires_at === undefined ? (current.expires_at && iso(current.expires_at)) : input.expires_at;
+    const expiresAt = input.expires_at === undefined ? (current.expires_at && iso(current.expires_at)) : futureInstant(input.expires_at);
     const [row] = await tx<KeyRow[]>`
       update api_keys set
         name = ${input.name ?? current.name},

@@ -1,5 +1,6 @@
 import type { FieldType, ModuleField } from '@charter/contracts';
 import { validationFailed } from '../errors.ts';
+import { firstUnstorable, isStorable } from '../storable.ts';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -24,8 +25,16 @@ const checks: Record<FieldType, (value: unknown) => string | undefined> = {
 export function validateRecordData(fields: readonly ModuleField[], data: Record<string, unknown>): void {
   const errors: Record<string, string[]> = {};
   const declared = new Map(fields.map((field) => [field.name, field]));
-  for (const key of Object.keys(data)) {
-    if (!declared.has(key)) errors[`data.${key}`] = [`The data.${key} field is not declared by the module.`];
+  for (const [key, value] of Object.entries(data)) {
+    if (!declared.has(key)) {
+      // The name is echoed back in JSON, which cannot carry it unchanged when it is not storable.
+      const shown = isStorable(key) ? key : JSON.stringify(key).slice(1, -1);
+      errors[`data.${shown}`] = [`The data.${shown} field is not declared by the module.`];
+      continue;
+    }
+    // PostgreSQL's jsonb refuses U+0000 and unpaired surrogates anywhere in the value.
+    const unstorable = firstUnstorable(value, [`data.${key}`]);
+    if (unstorable !== undefined) errors[`data.${key}`] = [`The ${unstorable} value contains U+0000 or an unpaired surrogate, which cannot be stored.`];
   }
   for (const field of fields) {
     const value = data[field.name];
@@ -33,6 +42,7 @@ export function validateRecordData(fields: readonly ModuleField[], data: Record<
       if (field.required) errors[`data.${field.name}`] = [`The data.${field.name} field is required.`];
       continue;
     }
+    if (errors[`data.${field.name}`]) continue;
     const problem = checks[field.type](value);
     if (problem) errors[`data.${field.name}`] = [`The data.${field.name} field ${problem}.`];
   }

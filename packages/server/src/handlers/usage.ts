@@ -1,15 +1,25 @@
 import { GRANULARITIES, MAX_USAGE_BUCKETS } from '@charter/contracts';
 import { notFound, validationFailed } from '../errors.ts';
+import { boundInstant, utcInstant } from '../instants.ts';
 import { servePage } from '../lists.ts';
 import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
 
+/** 0001-01-01T00:00:00Z in Unix milliseconds: the earliest instant the bucket query takes. */
+const EARLIEST = -62_135_596_800_000;
+
 export const getApiKeyUsage: Handler<'getApiKeyUsage'> = async ({ sql, principal }, input) => {
-  const [key] = await sql`select id from api_keys where id = ${input.key_id} and workspace_id = ${principal.workspaceId}`;
+  // A revoked key is gone, as for GET /api-keys/{key_id}: its usage is gone with it (404).
+  const [key] = await sql`select id from api_keys where id = ${input.key_id} and workspace_id = ${principal.workspaceId} and revoked_at is null`;
   if (!key) throw notFound('API key');
   const bucketSeconds = GRANULARITIES[input.granularity];
+  // Buckets are computed in SQL, which takes only the years 0001–9999.
+  for (const name of ['since', 'until'] as const) {
+    const value = input[name];
+    if (value !== undefined && utcInstant(value) === null) throw validationFailed({ [name]: [`The ${name} field must lie between the years 0001 and 9999 (UTC).`] });
+  }
   const until = input.until ? new Date(input.until) : new Date();
-  const since = input.since ? new Date(input.since) : new Date(until.getTime() - 60 * bucketSeconds * 1000);
+  const since = input.since ? new Date(input.since) : new Date(Math.max(until.getTime() - 60 * bucketSeconds * 1000, EARLIEST));
   if (since >= until) throw validationFailed({ since: ['The since field must be before until.'] });
   if ((until.getTime() - since.getTime()) / 1000 / bucketSeconds > MAX_USAGE_BUCKETS) {
     throw validationFailed({ since: [`At most ${MAX_USAGE_BUCKETS} ${input.granularity} buckets per request; narrow the range or widen the granularity.`] });
@@ -60,8 +70,8 @@ export const listAccessLogs: Handler<'listAccessLogs'> = async (ctx, input) => {
   if (input.key_id) where.push(sql`key_id = ${input.key_id}`);
   if (input.status !== undefined) where.push(sql`status = ${input.status}`);
   if (input.method) where.push(sql`method = ${input.method}`);
-  if (input.since) where.push(sql`created_at >= ${input.since}::text::timestamptz`);
-  if (input.until) where.push(sql`created_at < ${input.until}::text::timestamptz`);
+  if (input.since) where.push(sql`created_at >= ${boundInstant(input.since)}::text::timestamptz`);
+  if (input.until) where.push(sql`created_at < ${boundInstant(input.until)}::text::timestamptz`);
   return servePage(ctx, { table: 'access_logs', where, sortTypes: { created_at: 'timestamptz', id: 'text' } }, input, (row: AccessLogRow & Record<string, unknown>) => ({
     request_id: row.request_id,
     key_id: row.key_id,

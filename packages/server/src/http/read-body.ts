@@ -56,5 +56,8 @@ export function parseQuery(params: URLSearchParams): Record<string, unknown> {
     target[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
   }
   if (Object.keys(filter).length > 0) query.filter = filter;
+  // trpc-to-openapi drops falsy query values, so `?until=` would pass as if absent; a one-element
+  // array reaches the input as '' and is validated like any other value.
+  for (const [name, value] of Object.entries(query)) if (value === '') query[name] = [''];
   return query;
 }

@@ -6,6 +6,7 @@ import {
   endpoints,
   ErrorEnvelope,
   type ErrorStatus,
+  NO_NUL,
 } from '@charter/contracts';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
@@ -22,6 +23,7 @@ const ERROR_RESPONSE_NAMES: Record<ErrorStatus, string> = {
   409: 'Conflict',
   413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType',
+  431: 'RequestHeadersTooLarge',
   422: 'UnprocessableEntity',
   429: 'RateLimitExceeded',
   500: 'ServerError',
@@ -41,6 +43,7 @@ const ERROR_EXAMPLES: Record<ErrorStatus, Json> = {
   409: { error: 'conflict', message: 'A module named "Contacts" already exists in this workspace.' },
   413: { error: 'payload_too_large', message: 'The request body is larger than 1048576 bytes.' },
   415: { error: 'unsupported_media_type', message: 'The request body must be application/json, not text/plain.' },
+  431: { error: 'request_headers_too_large', message: 'The request line and headers exceed 16384 bytes.' },
   422: {
     error: 'validation_failed',
     message: 'The given data was invalid: 1 field has an error.',
@@ -59,6 +62,8 @@ const ERROR_EXAMPLES: Record<ErrorStatus, Json> = {
 };
 
 const REQUEST_ID_HEADER = { $ref: '#/components/headers/X-Request-ID' };
+
+const IDEMPOTENCY_KEY_PATTERN = '^(?:[!#-~][ -~]{0,254}|"(?:[ !#-\\[\\]-~]|\\\\["\\\\]){1,255}")$';
 
 /** Every counted response carries these (API.md, Rate limits). */
 const RATE_LIMIT_HEADERS = Object.fromEntries(
@@ -113,6 +118,8 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
   document.components.headers = {
     'X-Request-ID': {
       description: 'The request ID: the caller\'s own when it sent a valid one, otherwise a new `req_…`.',
+      // Every response carries it, whatever answered the request.
+      required: true,
       schema: { type: 'string', example: 'req_01jd8x3k5q9v2m7n4p6r8t0w1y' },
     },
     'X-RateLimit-Limit': {
@@ -135,11 +142,13 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
       schema: { type: 'string', enum: ['true'] },
     },
   };
+  // Object.keys gives strings; errorResponse compares numbers. 405 answers a method a path does
+  // not have, which no operation can declare, so it has no component.
   document.components.responses = Object.fromEntries(
-    (Object.keys(ERROR_RESPONSE_NAMES) as unknown as ErrorStatus[]).map((status) => [
-      ERROR_RESPONSE_NAMES[status],
-      errorResponse(status),
-    ]),
+    Object.keys(ERROR_RESPONSE_NAMES)
+      .map((status) => Number(status) as ErrorStatus)
+      .filter((status) => status !== 405)
+      .map((status) => [ERROR_RESPONSE_NAMES[status], errorResponse(status)]),
   );
 
   const byOperationId = new Map(Object.values(endpoints).map((contract) => [contract.operationId, contract as EndpointContract]));
@@ -150,6 +159,8 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
       completeOperation(operation, contract);
     }
   }
+  addLinks(document);
+  describeSparseItems(document);
   Object.assign(document.paths, systemPaths());
   stripDateTimePatterns(document);
   return document;
@@ -186,7 +197,12 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
     if (parameter.name === 'filter') {
       parameter.style = 'deepObject';
       parameter.explode = true;
-      parameter.schema = { type: 'object', additionalProperties: { type: 'string' } };
+      // As records.ts declares it: names up to 63 characters, values up to 500 and free of NUL.
+      parameter.schema = {
+        type: 'object',
+        propertyNames: { maxLength: 63 },
+        additionalProperties: { type: 'string', maxLength: 500, pattern: NO_NUL.source },
+      };
       parameter.example = { status: 'open' };
     }
   }
@@ -196,8 +212,10 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
       name: 'Idempotency-Key',
       required: false,
       description:
-        'Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters; kept 24 hours.',
-      schema: { type: 'string', minLength: 1, maxLength: 255 },
+        'Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\\"` and `\\\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).',
+      // Exactly what the server accepts (idempotency.ts): a bare key cannot start with a space or a
+      // quote; a quoted one holds 1–255 characters once unescaped.
+      schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
       example: '5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d',
     });
   }
@@ -205,6 +223,8 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
 
   const example = (contract.input.meta() as Json | undefined)?.example;
   const bodyContent = operation.requestBody?.content?.['application/json'];
+  // The server reads an empty body as `{}`: a body is required only when it has required fields.
+  if (operation.requestBody) operation.requestBody.required = (bodyContent?.schema?.required ?? []).length > 0;
   if (bodyContent && example !== undefined) bodyContent.example = example;
 
   const success = operation.responses['200'];
@@ -255,6 +275,7 @@ function systemPaths(): Json {
             },
           }),
           '429': { $ref: '#/components/responses/RateLimitExceeded' },
+          '431': { $ref: '#/components/responses/RequestHeadersTooLarge' },
           '503': { $ref: '#/components/responses/ServiceUnavailable' },
         },
       },
@@ -267,8 +288,23 @@ function systemPaths(): Json {
         tags: ['System'],
         security: [],
         responses: {
-          '200': plain('The OpenAPI document.', { 'application/json': { schema: { type: 'object' } } }),
+          '200': plain('The OpenAPI 3.1 document.', { 'application/json': { schema: { type: 'object' } } }),
           '429': { $ref: '#/components/responses/RateLimitExceeded' },
+          '431': { $ref: '#/components/responses/RequestHeadersTooLarge' },
+        },
+      },
+    },
+    '/openapi-3.0.json': {
+      get: {
+        operationId: 'getOpenApi30Document',
+        summary: 'Get this document as OpenAPI 3.0',
+        description: 'Returns this document in OpenAPI 3.0.3, for code generators that do not read 3.1: nullable types use `nullable`, and scopes move to `x-required-scopes`. No key needed.',
+        tags: ['System'],
+        security: [],
+        responses: {
+          '200': plain('The OpenAPI 3.0.3 document.', { 'application/json': { schema: { type: 'object' } } }),
+          '429': { $ref: '#/components/responses/RateLimitExceeded' },
+          '431': { $ref: '#/components/responses/RequestHeadersTooLarge' },
         },
       },
     },
@@ -286,4 +322,64 @@ function stripDateTimePatterns(node: unknown): void {
     if (object.format === 'date-time' && typeof object.pattern === 'string') delete object.pattern;
     for (const value of Object.values(object)) stripDateTimePatterns(value);
   }
+}
+
+/**
+ * OpenAPI links from each create operation's 201 to the operations on what it created (get,
+ * update, delete, and the collections below it), derived from the contracts' paths: the new
+ * resource's path parameter comes from the response's `id`, the others from the response's
+ * property of the same name. Link-following tools (Schemathesis' stateful phase, some SDKs) use them.
+ */
+function addLinks(document: Json): void {
+  const contracts = Object.values(endpoints) as EndpointContract[];
+  const params = (path: string) => [...path.matchAll(/\{([a-z_]+)\}/g)].map((match) => match[1] as string);
+  for (const create of contracts.filter((contract) => contract.successStatus === 201)) {
+    const prefix = `${create.path}/{`;
+    const created = contracts.find((contract) => contract.path.startsWith(prefix))?.path.slice(prefix.length).split('}')[0];
+    if (!created) continue;
+    const itemPath = `${create.path}/{${created}}`;
+    const outputProperties = (create.output as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+    const links: Json = {};
+    for (const target of contracts) {
+      const onItem = target.path === itemPath || (target.path.startsWith(`${itemPath}/`) && params(target.path).length === params(itemPath).length);
+      if (!onItem) continue;
+      const parameters = Object.fromEntries(
+        params(target.path).map((name) => [name, name === created ? '$response.body#/id' : name in outputProperties ? `$response.body#/${name}` : `$request.path.${name}`]),
+      );
+      links[target.operationId] = {
+        operationId: target.operationId,
+        parameters,
+        description: `${target.summary} — the one just created.`,
+      };
+    }
+    const operation = document.paths[create.path][create.method.toLowerCase()];
+    operation.responses['201'].links = links;
+  }
+}
+
+/**
+ * A list's \`fields\` parameter leaves properties out of each item, so in the schemas that list items
+ * use only the identifying property is required: every other property is present unless
+ * \`fields\` left it out. Generated clients must therefore not insist on the others.
+ */
+function describeSparseItems(document: Json): void {
+  for (const contract of Object.values(endpoints) as EndpointContract[]) {
+    if (!contract.list) continue;
+    const success = document.paths[contract.path][contract.method.toLowerCase()].responses[String(contract.successStatus)];
+    const envelope = resolve(document, success.content['application/json'].schema);
+    const item = resolve(document, envelope.properties.data.items);
+    const key = contract.list.fields[0] as string;
+    item.required = [key];
+    const note = `Every property is present, except those a list request's \`fields\` parameter left out (\`${key}\` is always present).`;
+    if (!String(item.description ?? '').includes(note)) item.description = item.description ? `${item.description} ${note}` : note;
+  }
+}
+
+function resolve(document: Json, schema: Json): Json {
+  const ref = schema.$ref as string | undefined;
+  if (!ref) return schema;
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce((node: Json, part) => node[part], document);
 }

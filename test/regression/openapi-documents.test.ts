@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { validate } from '@readme/openapi-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createModule, startTestServer, type TestServer } from '../support/server.ts';
+
+// What partners' tools found in the documents: Retry-After missing on 409/429 (statuses were
+// compared as strings), request bodies required where an empty one is accepted, an Idempotency-Key
+// schema wider than the server, and no OpenAPI 3.0 version for generators that need one.
+let server: TestServer;
+let v31: any;
+let v30: any;
+beforeAll(async () => {
+  server = await startTestServer();
+  v31 = await (await fetch(`${server.url}/api/v1/openapi.json`)).json();
+  v30 = await (await fetch(`${server.url}/api/v1/openapi-3.0.json`)).json();
+});
+afterAll(() => server.close());
+
+describe('the OpenAPI documents', () => {
+  it('serve the committed OpenAPI 3.0.3 version, which a standard validator accepts', async () => {
+    const committed = JSON.parse(await readFile(fileURLToPath(new URL('../../apps/api/openapi-3.0.json', import.meta.url)), 'utf8'));
+    const { 'x-generated': stamp, ...rest } = committed;
+    expect(stamp).toMatch(/Do not edit/);
+    expect(v30).toEqual(rest);
+    expect(v30.openapi).toBe('3.0.3');
+    const result = await validate(structuredClone(v30));
+    expect(result.valid ? [] : result.errors).toEqual([]);
+    const text = JSON.stringify(v30);
+    expect(text).not.toMatch(/"type":\[/);
+    expect(text).not.toMatch(/"(const|examples|propertyNames)":/);
+    const createRecord = v30.paths['/modules/{module_id}/records'].post;
+    expect(createRecord.security).toEqual([{ BearerAuth: [] }, { ApiKeyAuth: [] }]);
+    expect(createRecord['x-required-scopes']).toEqual(['records:write']);
+  });
+
+  it('document Retry-After on 409 and 429, and X-Request-ID as always present', () => {
+    expect(Object.keys(v31.components.responses.RateLimitExceeded.headers)).toContain('Retry-After');
+    expect(Object.keys(v31.components.responses.Conflict.headers)).toContain('Retry-After');
+    expect(v31.components.headers['X-Request-ID'].required).toBe(true);
+  });
+
+  it('link each create to the operations on what it created', () => {
+    const links = v31.paths['/modules'].post.responses['201'].links;
+    expect(Object.keys(links).sort()).toEqual(['createRecord', 'deleteModule', 'getModule', 'listRecords', 'updateModule']);
+    expect(links.getModule.parameters).toEqual({ module_id: '$response.body#/id' });
+    const recordLinks = v31.paths['/modules/{module_id}/records'].post.responses['201'].links;
+    expect(recordLinks.getRecord.parameters).toEqual({ module_id: '$response.body#/module_id', record_id: '$response.body#/id' });
+  });
+
+  it('require a request body only where it has required fields, as the server does', async () => {
+    expect(v31.paths['/modules/{module_id}'].patch.requestBody.required).toBe(false);
+    expect(v31.paths['/modules'].post.requestBody.required).toBe(true);
+    const module = await createModule(server);
+    const patched = await call(server, 'PATCH', `/modules/${module.id}`);
+    expect(patched.status).toBe(200);
+  });
+
+  it('describe Idempotency-Key exactly as the server accepts it', async () => {
+    const parameter = v31.paths['/modules'].post.parameters.find((p: { name: string }) => p.name === 'Idempotency-Key');
+    const pattern = new RegExp(parameter.schema.pattern);
+    // (HTTP strips white space around a header value, so a leading space never reaches the server.)
+    const keys = ['k-1', 'a b', '"quoted"', '"with \\" escape"', '"x', '""', 'é', 'x'.repeat(255), 'x'.repeat(256)];
+    for (const key of keys) {
+      let status: number;
+      try {
+        status = (await call(server, 'DELETE', '/modules/mod_00000000000000000000000000', { headers: { 'idempotency-key': key } })).status;
+      } catch {
+        status = 400; // fetch itself refuses some header values
+      }
+      expect(status === 400, key).toBe(!pattern.test(key));
+    }
+  });
+
+  it('say that list items may lack what `fields` left out', () => {
+    expect(v31.components.schemas.Module.required).toEqual(['id']);
+    expect(v31.components.schemas.AccessLogEntry.required).toEqual(['request_id']);
+    expect(v31.components.schemas.Module.description).toContain('`fields`');
+  });
+});

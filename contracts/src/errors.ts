@@ -35,7 +35,7 @@ export const ERROR_STATUS_DESCRIPTIONS: Record<ErrorStatus, string> = {
   409: 'A domain conflict (`conflict`), or the same Idempotency-Key is still in flight (`idempotency_key_in_use`, with `Retry-After`).',
   413: 'The request body is larger than the limit.',
   415: 'The request body is not `application/json`.',
-  431: 'The request line and headers together exceed 16 KiB (a URL that long is usually a mistake).',
+  431: 'The request line and headers together exceed 64 KiB (a URL that long is usually a mistake).',
   422: 'Input failed validation (`validation_failed`, per-field `errors`), or an Idempotency-Key was reused with a different request (`idempotency_key_reused`).',
   429: 'Rate limit or daily quota exceeded; wait `retry_after` seconds.',
   500: 'Unexpected server error. The body never contains a stack trace or SQL.',

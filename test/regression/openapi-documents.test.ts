@@ -72,9 +72,19 @@ describe('the OpenAPI documents', () => {
     }
   });
 
-  it('say that list items may lack what `fields` left out', () => {
-    expect(v31.components.schemas.Module.required).toEqual(['id']);
-    expect(v31.components.schemas.AccessLogEntry.required).toEqual(['request_id']);
-    expect(v31.components.schemas.Module.description).toContain('`fields`');
+  it('say that list items may lack what `fields` left out, and keep single resources strict', () => {
+    expect(v31.components.schemas.ModuleListItem.required).toEqual(['id']);
+    expect(v31.components.schemas.AccessLogEntryListItem.required).toEqual(['request_id']);
+    expect(v31.components.schemas.ModuleListItem.description).toContain('`fields`');
+    expect(v31.components.schemas.ModuleList.properties.data.items).toEqual({ $ref: '#/components/schemas/ModuleListItem' });
+    expect(v31.components.schemas.Module.required).toEqual(['id', 'name', 'description', 'fields', 'created_at', 'updated_at']);
+  });
+
+  it('leave response schemas open to new properties, request bodies closed', () => {
+    for (const name of ['Module', 'ModuleListItem', 'Record', 'ApiKey', 'Error']) {
+      expect(v31.components.schemas[name].additionalProperties, name).toBeUndefined();
+    }
+    const body = v31.paths['/modules'].post.requestBody.content['application/json'].schema;
+    expect(body.additionalProperties).toBe(false);
   });
 });

@@ -23,8 +23,12 @@ describe('public routes and the HTTP edge', () => {
     }
   });
 
-  it('answer a request line beyond 16 KiB with 431 in the error envelope', async () => {
-    const response = await rawRequest(server.url, 'GET', `/api/v1/modules?search=${'x'.repeat(20_000)}`);
+  it('validate a long query string that fits 64 KiB, and answer one beyond with 431 in the envelope', async () => {
+    // The longest cursor the contract allows, percent-encoded from 4-byte characters: about 24 KiB.
+    const longCursor = encodeURIComponent('\u{1F600}'.repeat(512));
+    const validated = await rawRequest(server.url, 'GET', `/api/v1/modules?cursor=${longCursor}`);
+    expect(validated.status).toBe(401);
+    const response = await rawRequest(server.url, 'GET', `/api/v1/modules?search=${'x'.repeat(70_000)}`);
     expect(response.status).toBe(431);
     const body = JSON.parse(response.body);
     expect(body.error).toBe('request_headers_too_large');

@@ -10,7 +10,7 @@ describe('the API’s own document', () => {
   it('types modules and records end to end', async () => {
     expectTypeOf((await charter.GET('/modules')).data).toEqualTypeOf<Schemas['ModuleList'] | undefined>();
     expectTypeOf(charter.paginate('/modules/{module_id}/records', { params: { path: { module_id: 'mod_01' } } })).toMatchTypeOf<
-      AsyncIterable<Schemas['Record']>
+      AsyncIterable<Schemas['RecordListItem']>
     >();
     const created = await charter.POST('/modules', { body: { name: 'Contacts', fields: [{ name: 'email', type: 'string' }] } });
     expectTypeOf(created.data).toEqualTypeOf<Schemas['Module'] | undefined>();

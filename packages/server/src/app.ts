@@ -183,9 +183,16 @@ export function createApp(options: AppOptions): App {
 }
 
 /**
+ * Longest request line plus headers accepted. Node's default, 16 KiB, is less than the longest
+ * query string the contracts allow (a 2,048-character cursor is up to 24 KiB percent-encoded):
+ * such a request must reach validation and get its 422, not a 431.
+ */
+const MAX_HEADER_BYTES = 64 * 1024;
+
+/**
  * Requests that node:http cannot parse never reach the listener: without this, Node answers them
  * with a bare status and no body. They get the API's error envelope and a request ID like every
- * other response: 431 for a request line and headers beyond Node's 16 KiB, 400 for the rest.
+ * other response: 431 for a request line and headers beyond MAX_HEADER_BYTES, 400 for the rest.
  */
 function answerUnparsable(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
@@ -194,7 +201,7 @@ function answerUnparsable(error: Error & { code?: string }, socket: Duplex): voi
   }
   const apiError =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? new ApiError('request_headers_too_large', 'The request line and headers exceed 16384 bytes.')
+      ? new ApiError('request_headers_too_large', `The request line and headers exceed ${MAX_HEADER_BYTES} bytes.`)
       : new ApiError('bad_request', 'The request is not well-formed HTTP/1.1.');
   const requestId = requestIdFor(undefined);
   const body = JSON.stringify(apiError.toEnvelope(requestId));
@@ -218,7 +225,7 @@ export interface RunningServer {
 /** Serves an app on `host:port` (port 0 picks a free one). */
 export async function listen(app: App, port: number, host = '127.0.0.1'): Promise<RunningServer> {
   let closing = false;
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = createServer({ keepAliveTimeout: 5_000, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     // While stopping, tell keep-alive clients to go: their connection closes after this answer.
     if (closing) res.setHeader('Connection', 'close');
     app.listener(req, res);

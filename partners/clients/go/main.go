@@ -95,9 +95,7 @@ func run(ctx context.Context, client *charter.ClientWithResponses, base string, 
 		return fail("create module: expected 201 Module, got %s", status(created.HTTPResponse, created.Body))
 	}
 	module := *created.JSON201
-	// Every property but id is optional in the document (a list's `fields` parameter can leave
-	// them out), so they are generated as pointers even on a create's response.
-	got := deref(module.Fields)
+	got := module.Fields
 	if len(got) != 1 || got[0].Name != "title" || got[0].Type != charter.ModuleFieldOutputTypeString || !got[0].Required {
 		return fail("create module: fields came back as %+v", got)
 	}
@@ -116,7 +114,7 @@ func run(ctx context.Context, client *charter.ClientWithResponses, base string, 
 		if resp.JSON201 == nil {
 			return fail("create record: expected 201 Record, got %s", status(resp.HTTPResponse, resp.Body))
 		}
-		if deref(resp.JSON201.ModuleId) != module.Id || deref(resp.JSON201.Data)["title"] != fmt.Sprintf("Title %d", i) {
+		if resp.JSON201.ModuleId != module.Id || resp.JSON201.Data["title"] != fmt.Sprintf("Title %d", i) {
 			return fail("create record: came back as %+v", *resp.JSON201)
 		}
 		ids = append(ids, resp.JSON201.Id)

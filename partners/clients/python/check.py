@@ -33,7 +33,7 @@ from charter_api_client.models import (
     Record,
     RecordList,
 )
-from charter_api_client.types import UNSET, Response, Unset
+from charter_api_client.types import UNSET, Response
 
 T = TypeVar("T")
 
@@ -93,10 +93,7 @@ def create_module_with_field(client: AuthenticatedClient, suffix: str) -> Module
         fields=[ModuleField(name="title", type_=ModuleFieldType.STRING, required=True)],
     )
     module = expect(create_module.sync_detailed(client=client, body=body), 201, Module)
-    # Every property but id may be Unset in the document (a list's `fields` parameter can leave
-    # them out), even on a create's response.
-    fields = [] if isinstance(module.fields, Unset) else module.fields
-    if [(f.name, f.type_.value, f.required) for f in fields] != [("title", "string", True)]:
+    if [(f.name, f.type_.value, f.required) for f in module.fields] != [("title", "string", True)]:
         raise Unexpected(f"module fields came back as {module.fields!r}")
     step("create module", f"{module.id} with field title:string (required)")
     return module
@@ -113,8 +110,7 @@ def create_records(client: AuthenticatedClient, module_id: str, count: int) -> l
             201,
             Record,
         )
-        title = None if isinstance(record.data, Unset) else record.data["title"]
-        if record.module_id != module_id or title != f"Title {i + 1}":
+        if record.module_id != module_id or record.data["title"] != f"Title {i + 1}":
             raise Unexpected(f"record came back as {record.to_dict()!r}")
         ids.append(record.id)
     step("create records", f"{count} records: {', '.join(ids)}")

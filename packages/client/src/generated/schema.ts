@@ -342,7 +342,7 @@ export interface components {
             description?: string;
         };
         ModuleList: {
-            data: components["schemas"]["Module"][];
+            data: components["schemas"]["ModuleListItem"][];
             /** @description How many items match the filters. */
             total: number;
             limit: number;
@@ -353,7 +353,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description A collection of records that share typed fields. Every property is present, except those a list request's `fields` parameter left out (`id` is always present).
+         * @description A collection of records that share typed fields.
          * @example {
          *       "id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
          *       "name": "Contacts",
@@ -375,22 +375,22 @@ export interface components {
              * @example mod_01jd8x3k5q9v2m7n4p6r8t0w1y
              */
             id: string;
-            name?: string;
-            description?: string | null;
-            fields?: components["schemas"]["ModuleFieldOutput"][];
+            name: string;
+            description: string | null;
+            fields: components["schemas"]["ModuleFieldOutput"][];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            created_at?: string;
+            created_at: string;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            updated_at?: string;
+            updated_at: string;
         };
         RecordList: {
-            data: components["schemas"]["Record"][];
+            data: components["schemas"]["RecordListItem"][];
             /** @description How many items match the filters. */
             total: number;
             limit: number;
@@ -401,7 +401,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description One entry of a module. Every property is present, except those a list request's `fields` parameter left out (`id` is always present).
+         * @description One entry of a module.
          * @example {
          *       "id": "rec_01jd8x3k5q9v2m7n4p6r8t0w1y",
          *       "module_id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
@@ -422,29 +422,29 @@ export interface components {
              * @description The module ID.
              * @example mod_01jd8x3k5q9v2m7n4p6r8t0w1y
              */
-            module_id?: string;
+            module_id: string;
             /**
              * @description Field values, checked against the module's fields.
              * @example {
              *       "email": "ada@example.com"
              *     }
              */
-            data?: {
+            data: {
                 [key: string]: unknown;
             };
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            created_at?: string;
+            created_at: string;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            updated_at?: string;
+            updated_at: string;
         };
         ApiKeyList: {
-            data: components["schemas"]["ApiKey"][];
+            data: components["schemas"]["ApiKeyListItem"][];
             /** @description How many items match the filters. */
             total: number;
             limit: number;
@@ -455,7 +455,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description An API key. The secret itself is only ever shown once, when the key is created or rotated. Every property is present, except those a list request's `fields` parameter left out (`id` is always present).
+         * @description An API key. The secret itself is only ever shown once, when the key is created or rotated.
          * @example {
          *       "id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
          *       "name": "Production backend",
@@ -482,45 +482,45 @@ export interface components {
              * @example key_01jd8x3k5q9v2m7n4p6r8t0w1y
              */
             id: string;
-            name?: string;
+            name: string;
             /**
              * @description The first characters of the secret, for recognising it.
              * @example sk_live_Ab12
              */
-            prefix?: string;
+            prefix: string;
             /**
              * @description The last four characters of the secret.
              * @example x9Qz
              */
-            last4?: string;
+            last4: string;
             /** @enum {string} */
-            mode?: "live" | "test";
-            scopes?: string[];
+            mode: "live" | "test";
+            scopes: string[];
             /**
              * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
              * @example starter
              * @enum {string}
              */
-            tier?: "free" | "starter" | "pro" | "agency" | "enterprise";
+            tier: "free" | "starter" | "pro" | "agency" | "enterprise";
             /** @description Requests per minute: the key's own limit, or its tier's. */
-            rate_limit_per_minute?: number;
+            rate_limit_per_minute: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
-            burst?: number;
+            burst: number;
             /** @description Requests per UTC day, or null for none. */
-            daily_quota?: number | null;
-            expires_at?: string | null;
+            daily_quota: number | null;
+            expires_at: string | null;
             /** @description When the key was last used, to the minute. */
-            last_used_at?: string | null;
+            last_used_at: string | null;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            created_at?: string;
+            created_at: string;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
              */
-            updated_at?: string;
+            updated_at: string;
         };
         /** @description A newly issued key, with its secret. */
         ApiKeyWithSecret: {
@@ -691,7 +691,7 @@ export interface components {
             errors: number;
         };
         AccessLogList: {
-            data: components["schemas"]["AccessLogEntry"][];
+            data: components["schemas"]["AccessLogEntryListItem"][];
             /** @description How many items match the filters. */
             total: number;
             limit: number;
@@ -700,36 +700,6 @@ export interface components {
             has_more: boolean;
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
-        };
-        /**
-         * @description One call to the API. Every property is present, except those a list request's `fields` parameter left out (`request_id` is always present).
-         * @example {
-         *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y",
-         *       "key_id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
-         *       "method": "GET",
-         *       "path": "/api/v1/modules",
-         *       "status": 200,
-         *       "latency_ms": 3.2,
-         *       "client_address": "203.0.113.7",
-         *       "created_at": "2026-11-22T08:15:30.123Z"
-         *     }
-         */
-        AccessLogEntry: {
-            /** @description The request's X-Request-ID. */
-            request_id: string;
-            key_id?: string | null;
-            method?: string;
-            /** @example /api/v1/modules */
-            path?: string;
-            status?: number;
-            /** @description Time from the request's arrival to its last byte, in milliseconds. */
-            latency_ms?: number;
-            client_address?: string | null;
-            /**
-             * Format: date-time
-             * @example 2026-11-22T08:15:00.000Z
-             */
-            created_at?: string;
         };
         /** @description One typed field of a module's records. */
         ModuleFieldOutput: {
@@ -794,6 +764,184 @@ export interface components {
             remaining?: number;
             /** @description When the window resets, ISO 8601 UTC (429). */
             reset_at?: string;
+        };
+        /**
+         * @description A collection of records that share typed fields. Every property is present, except those the request's `fields` parameter left out (`id` is always present).
+         * @example {
+         *       "id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "name": "Contacts",
+         *       "description": "People we talk to.",
+         *       "fields": [
+         *         {
+         *           "name": "email",
+         *           "type": "string",
+         *           "required": true
+         *         }
+         *       ],
+         *       "created_at": "2026-11-22T08:15:30.123Z",
+         *       "updated_at": "2026-11-22T08:15:30.123Z"
+         *     }
+         */
+        ModuleListItem: {
+            /**
+             * @description The module ID.
+             * @example mod_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            name?: string;
+            description?: string | null;
+            fields?: components["schemas"]["ModuleFieldOutput"][];
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at?: string;
+        };
+        /**
+         * @description One entry of a module. Every property is present, except those the request's `fields` parameter left out (`id` is always present).
+         * @example {
+         *       "id": "rec_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "module_id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "data": {
+         *         "email": "ada@example.com"
+         *       },
+         *       "created_at": "2026-11-22T08:15:30.123Z",
+         *       "updated_at": "2026-11-22T08:15:30.123Z"
+         *     }
+         */
+        RecordListItem: {
+            /**
+             * @description The record ID.
+             * @example rec_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /**
+             * @description The module ID.
+             * @example mod_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            module_id?: string;
+            /**
+             * @description Field values, checked against the module's fields.
+             * @example {
+             *       "email": "ada@example.com"
+             *     }
+             */
+            data?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at?: string;
+        };
+        /**
+         * @description An API key. The secret itself is only ever shown once, when the key is created or rotated. Every property is present, except those the request's `fields` parameter left out (`id` is always present).
+         * @example {
+         *       "id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "name": "Production backend",
+         *       "prefix": "sk_live_Ab12",
+         *       "last4": "x9Qz",
+         *       "mode": "live",
+         *       "scopes": [
+         *         "records:read",
+         *         "records:write"
+         *       ],
+         *       "tier": "starter",
+         *       "rate_limit_per_minute": 1000,
+         *       "burst": 200,
+         *       "daily_quota": null,
+         *       "expires_at": null,
+         *       "last_used_at": "2026-11-22T08:15:00.000Z",
+         *       "created_at": "2026-11-22T08:15:30.123Z",
+         *       "updated_at": "2026-11-22T08:15:30.123Z"
+         *     }
+         */
+        ApiKeyListItem: {
+            /**
+             * @description The API key's ID (not the secret).
+             * @example key_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            name?: string;
+            /**
+             * @description The first characters of the secret, for recognising it.
+             * @example sk_live_Ab12
+             */
+            prefix?: string;
+            /**
+             * @description The last four characters of the secret.
+             * @example x9Qz
+             */
+            last4?: string;
+            /** @enum {string} */
+            mode?: "live" | "test";
+            scopes?: string[];
+            /**
+             * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
+             * @example starter
+             * @enum {string}
+             */
+            tier?: "free" | "starter" | "pro" | "agency" | "enterprise";
+            /** @description Requests per minute: the key's own limit, or its tier's. */
+            rate_limit_per_minute?: number;
+            /** @description Extra requests allowed on top of the per-minute limit. */
+            burst?: number;
+            /** @description Requests per UTC day, or null for none. */
+            daily_quota?: number | null;
+            expires_at?: string | null;
+            /** @description When the key was last used, to the minute. */
+            last_used_at?: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at?: string;
+        };
+        /**
+         * @description One call to the API. Every property is present, except those the request's `fields` parameter left out (`request_id` is always present).
+         * @example {
+         *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "key_id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "method": "GET",
+         *       "path": "/api/v1/modules",
+         *       "status": 200,
+         *       "latency_ms": 3.2,
+         *       "client_address": "203.0.113.7",
+         *       "created_at": "2026-11-22T08:15:30.123Z"
+         *     }
+         */
+        AccessLogEntryListItem: {
+            /** @description The request's X-Request-ID. */
+            request_id: string;
+            key_id?: string | null;
+            method?: string;
+            /** @example /api/v1/modules */
+            path?: string;
+            status?: number;
+            /** @description Time from the request's arrival to its last byte, in milliseconds. */
+            latency_ms?: number;
+            client_address?: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:00.000Z
+             */
+            created_at?: string;
         };
     };
     responses: {
@@ -1011,7 +1159,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The request line and headers together exceed 16 KiB (a URL that long is usually a mistake). */
+        /** @description The request line and headers together exceed 64 KiB (a URL that long is usually a mistake). */
         RequestHeadersTooLarge: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1026,7 +1174,7 @@ export interface components {
                 /**
                  * @example {
                  *       "error": "request_headers_too_large",
-                 *       "message": "The request line and headers exceed 16384 bytes.",
+                 *       "message": "The request line and headers exceed 65536 bytes.",
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */

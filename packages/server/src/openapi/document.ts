@@ -43,7 +43,7 @@ const ERROR_EXAMPLES: Record<ErrorStatus, Json> = {
   409: { error: 'conflict', message: 'A module named "Contacts" already exists in this workspace.' },
   413: { error: 'payload_too_large', message: 'The request body is larger than 1048576 bytes.' },
   415: { error: 'unsupported_media_type', message: 'The request body must be application/json, not text/plain.' },
-  431: { error: 'request_headers_too_large', message: 'The request line and headers exceed 16384 bytes.' },
+  431: { error: 'request_headers_too_large', message: 'The request line and headers exceed 65536 bytes.' },
   422: {
     error: 'validation_failed',
     message: 'The given data was invalid: 1 field has an error.',
@@ -161,6 +161,8 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
   }
   addLinks(document);
   describeSparseItems(document);
+  openResponseSchemas(document);
+  dropUnreferencedSchemas(document);
   Object.assign(document.paths, systemPaths());
   stripDateTimePatterns(document);
   return document;
@@ -358,21 +360,79 @@ function addLinks(document: Json): void {
 }
 
 /**
- * A list's \`fields\` parameter leaves properties out of each item, so in the schemas that list items
- * use only the identifying property is required: every other property is present unless
- * \`fields\` left it out. Generated clients must therefore not insist on the others.
+ * A list's \`fields\` parameter leaves properties out of each item, so list items get a schema of
+ * their own (\`<Item>ListItem\`) in which only the identifying property is required. Single-resource
+ * responses keep the full schema, so generated clients stay strict where they can.
  */
 function describeSparseItems(document: Json): void {
   for (const contract of Object.values(endpoints) as EndpointContract[]) {
     if (!contract.list) continue;
     const success = document.paths[contract.path][contract.method.toLowerCase()].responses[String(contract.successStatus)];
     const envelope = resolve(document, success.content['application/json'].schema);
-    const item = resolve(document, envelope.properties.data.items);
+    const itemRef = envelope.properties.data.items.$ref as string;
+    const itemName = itemRef.split('/').at(-1) as string;
+    const listItemName = `${itemName}ListItem`;
     const key = contract.list.fields[0] as string;
-    item.required = [key];
-    const note = `Every property is present, except those a list request's \`fields\` parameter left out (\`${key}\` is always present).`;
-    if (!String(item.description ?? '').includes(note)) item.description = item.description ? `${item.description} ${note}` : note;
+    const note = `Every property is present, except those the request's \`fields\` parameter left out (\`${key}\` is always present).`;
+    const full = resolve(document, { $ref: itemRef });
+    document.components.schemas[listItemName] = {
+      ...structuredClone(full),
+      required: [key],
+      description: `${full.description ? `${full.description} ` : ''}${note}`,
+    };
+    envelope.properties.data.items = { $ref: `#/components/schemas/${listItemName}` };
   }
+}
+
+/** Names of the component schemas reachable from \`roots\`, following \`$ref\`s. */
+function reachableSchemas(document: Json, roots: unknown[]): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const ref = (node as Json).$ref;
+    if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) {
+      const name = ref.slice('#/components/schemas/'.length);
+      if (!names.has(name)) {
+        names.add(name);
+        visit(document.components.schemas[name]);
+      }
+    }
+    for (const value of Object.values(node)) visit(value);
+  };
+  for (const root of roots) visit(root);
+  return names;
+}
+
+/**
+ * Responses may grow new properties: a schema that forbids unknown ones makes generated clients
+ * (Java's okhttp-gson, for one) throw on the first new field. Request bodies stay closed, since the
+ * server refuses unknown fields there.
+ */
+function openResponseSchemas(document: Json): void {
+  const responses = Object.values(document.paths as Json).flatMap((pathItem) =>
+    (Object.values(pathItem as Json) as Json[]).map((operation) => operation.responses),
+  );
+  const open = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) open(item);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const object = node as Json;
+    if (object.additionalProperties === false) delete object.additionalProperties;
+    for (const [key, value] of Object.entries(object)) if (key !== '$ref') open(value);
+  };
+  for (const name of reachableSchemas(document, [...responses, document.components.responses])) open(document.components.schemas[name]);
+}
+
+/** Component schemas nothing points to any more (an item schema only lists used) are left out. */
+function dropUnreferencedSchemas(document: Json): void {
+  const used = reachableSchemas(document, [document.paths, document.components.responses]);
+  for (const name of Object.keys(document.components.schemas)) if (!used.has(name)) delete document.components.schemas[name];
 }
 
 function resolve(document: Json, schema: Json): Json {

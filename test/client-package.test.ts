@@ -11,13 +11,6 @@ const run = promisify(execFile);
 const clientDir = fileURLToPath(new URL('../packages/client/', import.meta.url));
 const tsc = fileURLToPath(new URL('./node_modules/.bin/tsc', import.meta.url));
 
-/** pnpm as this run was started with it (pnpm turns `catalog:` into real versions when it packs). */
-function pnpm(): [string, string[]] {
-  const execPath = process.env.npm_execpath;
-  if (execPath && /pnpm/.test(execPath)) return [process.execPath, [execPath]];
-  return ['npx', ['-y', 'pnpm@10']];
-}
-
 let server: TestServer;
 let project: string;
 
@@ -66,8 +59,7 @@ console.log(JSON.stringify({ seen, invalid, missing }));
 
 describe('the published client, as an integrator installs it', () => {
   it('packs, installs into a project outside the workspace, typechecks and runs against the real server', async () => {
-    const [command, prefix] = pnpm();
-    await run(command, [...prefix, 'pack', '--pack-destination', project], { cwd: clientDir });
+    await run('npm', ['pack', '--pack-destination', project], { cwd: clientDir });
     const tarball = (await readdir(project)).find((name) => name.endsWith('.tgz'));
     expect(tarball).toBeDefined();
 

@@ -32,6 +32,11 @@ describe('the runnable API on its embedded database', () => {
     const module = await call(server, 'POST', '/modules', { body: { name: 'Survives restarts' } });
     expect(module.status).toBe(201);
 
+    // A second process on the same embedded database would corrupt it: it is refused, by name.
+    const meanwhile = await runApiScript('src/cli.ts', ['create-workspace', '--name', 'Too soon'], env);
+    expect(meanwhile.code).toBe(1);
+    expect(meanwhile.stderr).toContain(`is in use by process ${running.child.pid}`);
+
     expect(await running.stop('SIGTERM')).toBe(0);
     expect(running.output()).toContain('Stopped.');
 

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import postgres from 'postgres';
+import { lockDataDir } from './data-dir-lock.ts';
 
 /** The one SQL handle the rest of the project uses, whichever database is behind it. */
 export type Sql = postgres.Sql;
@@ -84,8 +85,15 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
     };
   }
   const dataDir = options.dataDir ?? 'memory://';
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  let unlock = () => {};
+  if (!dataDir.startsWith('memory://')) {
+    await mkdir(dataDir, { recursive: true });
+    unlock = lockDataDir(dataDir);
+  }
+  const pglite = await PGlite.create(dataDir).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
   // PGlite runs one query at a time in one session: a single connection keeps
   // transactions from interleaving and matches what the socket server admits.
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
@@ -107,6 +115,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
       await sql.end({ timeout: 5 });
       await server.stop();
       await pglite.close();
+      unlock();
     },
   };
 }

@@ -55,7 +55,7 @@ export const ErrorEnvelope = z
     retry_after: z.int().min(0).max(86_400).optional().meta({ description: 'Seconds to wait before retrying (429).' }),
     limit: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'The limit that was exceeded (429).' }),
     remaining: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'Requests left in the window (429).' }),
-    reset_at: z.string().optional().meta({ description: 'When the window resets, ISO 8601 UTC (429).' }),
+    reset_at: z.iso.datetime().optional().meta({ description: 'When the window resets, ISO 8601 UTC (429).' }),
   })
   .meta({
     id: 'Error',

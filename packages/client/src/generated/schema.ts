@@ -762,7 +762,10 @@ export interface components {
             limit?: number;
             /** @description Requests left in the window (429). */
             remaining?: number;
-            /** @description When the window resets, ISO 8601 UTC (429). */
+            /**
+             * Format: date-time
+             * @description When the window resets, ISO 8601 UTC (429).
+             */
             reset_at?: string;
         };
         /**
@@ -1542,6 +1545,7 @@ export interface operations {
                 /** @description Case-insensitive substring of any string field. */
                 search?: string;
                 /**
+                 * @description Exact match on a module field, sent as `filter[<field>]=<value>` (for example `filter[status]=open`). Several filters combine with AND; an unknown field is a 422.
                  * @example {
                  *       "status": "open"
                  *     }

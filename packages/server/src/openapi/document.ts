@@ -205,6 +205,8 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
         propertyNames: { maxLength: 63 },
         additionalProperties: { type: 'string', maxLength: 500, pattern: NO_NUL.source },
       };
+      parameter.description =
+        'Exact match on a module field, sent as `filter[<field>]=<value>` (for example `filter[status]=open`). Several filters combine with AND; an unknown field is a 422.';
       parameter.example = { status: 'open' };
     }
   }

@@ -46,8 +46,8 @@ describe('the OpenAPI document', () => {
       const idempotencyHeader = (operation.parameters ?? []).find((p: { name: string }) => p.name === 'Idempotency-Key');
       expect(Boolean(idempotencyHeader)).toBe(contract.idempotent);
     }
-    expect(served.components.responses.NotFound.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
-    expect(served.components.schemas.Error.required).toEqual(['error', 'message', 'request_id']);
+    expect(served.components.responses.NotFound.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorResponse' });
+    expect(served.components.schemas.ErrorResponse.required).toEqual(['error', 'message', 'request_id']);
   });
 
   it('generates types with openapi-typescript that compile against a sample call, and catch mistakes', async () => {

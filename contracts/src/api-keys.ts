@@ -8,6 +8,8 @@ import { Scope } from './scopes.ts';
 
 const timestamp = z.iso.datetime().meta({ example: '2026-11-22T08:15:30.123Z' });
 
+export const KeyMode = z.enum(['live', 'test']).meta({ id: 'KeyMode', description: '`live` keys start `sk_live_`, `test` keys `sk_test_`.' });
+
 export const ApiKeyId = idSchema('apiKey').meta({ description: 'The API key\'s ID (not the secret).' });
 
 const limit = (description: string, max: number) => z.int().min(1).max(max).meta({ description });
@@ -18,7 +20,7 @@ export const ApiKey = z
     name: z.string(),
     prefix: z.string().meta({ description: 'The first characters of the secret, for recognising it.', example: 'sk_live_Ab12' }),
     last4: z.string().meta({ description: 'The last four characters of the secret.', example: 'x9Qz' }),
-    mode: z.enum(['live', 'test']),
+    mode: KeyMode,
     scopes: z.array(z.string()),
     tier: TierSchema,
     rate_limit_per_minute: z.int().min(1).max(10_000_000).meta({ description: 'Requests per minute: the key\'s own limit, or its tier\'s.' }),
@@ -107,7 +109,7 @@ export const createApiKey = defineEndpoint({
     .object({
       name: z.string().trim().min(1).max(100).regex(NAME_TEXT, NAME_TEXT_MESSAGE).meta({ example: 'Production backend' }),
       scopes: z.array(Scope).min(1).max(50).meta({ description: 'What the key may do.', example: ['records:read', 'records:write'] }),
-      mode: z.enum(['live', 'test']).default('live').meta({ description: '`live` keys start `sk_live_`, `test` keys `sk_test_`.' }),
+      mode: KeyMode.default('live'),
       tier: limitFields.tier.default('free'),
       rate_limit_per_minute: limitFields.rate_limit_per_minute.optional(),
       burst: limitFields.burst.optional(),

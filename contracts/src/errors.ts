@@ -44,7 +44,9 @@ export const ERROR_STATUS_DESCRIPTIONS: Record<ErrorStatus, string> = {
 
 export const ErrorEnvelope = z
   .object({
-    error: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).meta({ description: 'Machine-readable error code.' }),
+    error: z
+      .enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]])
+      .meta({ id: 'ErrorCode', description: 'Machine-readable error code.' }),
     message: z.string().meta({ description: 'Human-readable explanation.' }),
     request_id: z.string().meta({ description: 'The request ID, also in the `X-Request-ID` header.', example: 'req_01jd8x3k5q9v2m7n4p6r8t0w1y' }),
     errors: z
@@ -58,7 +60,8 @@ export const ErrorEnvelope = z
     reset_at: z.iso.datetime().optional().meta({ description: 'When the window resets, ISO 8601 UTC (429).' }),
   })
   .meta({
-    id: 'Error',
+    // Not `Error`: that name clashes with Go's error interface and Java's java.lang.Error in generated clients.
+    id: 'ErrorResponse',
     description: 'The envelope of every 4xx and 5xx response.',
     example: { error: 'not_found', message: 'Module not found.', request_id: 'req_01jd8x3k5q9v2m7n4p6r8t0w1y' },
   });

@@ -7,6 +7,12 @@ import { NAME_TEXT, NAME_TEXT_MESSAGE, NO_NUL, NO_NUL_MESSAGE } from './text.ts'
 export const FIELD_TYPES = ['string', 'number', 'boolean', 'date', 'json'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
+export const FieldTypeSchema = z.enum(FIELD_TYPES).meta({
+  id: 'FieldType',
+  description: 'string, number, boolean, date (ISO 8601 date or date-time) or json (any JSON value).',
+  example: 'string',
+});
+
 const timestamp = z.iso.datetime().meta({ example: '2026-11-22T08:15:30.123Z' });
 
 export const ModuleId = idSchema('module').meta({ description: 'The module ID.' });
@@ -17,14 +23,12 @@ export const ModuleField = z
       .string()
       .regex(/^[a-z][a-z0-9_]{0,62}$/, 'Must start with a lowercase letter and contain only a-z, 0-9 and _ (at most 63).')
       .meta({ description: 'Field name, snake_case.', example: 'email' }),
-    type: z.enum(FIELD_TYPES).meta({
-      description: 'string, number, boolean, date (ISO 8601 date or date-time) or json (any JSON value).',
-      example: 'string',
-    }),
+    type: FieldTypeSchema,
     required: z.boolean().default(false).meta({ description: 'Whether every record must have this field.' }),
     description: z.string().max(500).regex(NO_NUL, NO_NUL_MESSAGE).optional().meta({ description: 'What the field holds.' }),
   })
-  .meta({ id: 'ModuleField', description: 'One typed field of a module\'s records.' });
+  // Named for responses; the request form (where `required` may be left out) is ModuleFieldInput.
+  .meta({ id: 'ModuleFieldInput', outputId: 'ModuleField', description: 'One typed field of a module\'s records.' });
 
 export type ModuleField = z.output<typeof ModuleField>;
 

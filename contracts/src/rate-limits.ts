@@ -16,6 +16,7 @@ export type Tier = keyof typeof TIERS;
 export const TIER_NAMES = Object.keys(TIERS) as [Tier, ...Tier[]];
 
 export const TierSchema = z.enum(TIER_NAMES).meta({
+  id: 'Tier',
   description: 'Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).',
   example: 'starter',
 });

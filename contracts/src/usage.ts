@@ -8,6 +8,8 @@ const queryTime = z.iso.datetime({ offset: true });
 
 export const GRANULARITIES = { minute: 60, hour: 3600, day: 86_400 } as const;
 export type Granularity = keyof typeof GRANULARITIES;
+
+export const UsageGranularity = z.enum(['minute', 'hour', 'day']).meta({ id: 'UsageGranularity', description: 'Bucket size.', example: 'hour' });
 /** Most buckets one usage request may return. */
 export const MAX_USAGE_BUCKETS = 1500;
 
@@ -22,7 +24,7 @@ export const UsageBucket = z
 export const KeyUsage = z
   .object({
     key_id: ApiKeyId,
-    granularity: z.enum(['minute', 'hour', 'day']),
+    granularity: UsageGranularity,
     since: timestamp,
     until: timestamp,
     total_requests: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
@@ -59,7 +61,7 @@ export const getApiKeyUsage = defineEndpoint({
   idempotent: false,
   input: z.object({
     key_id: ApiKeyId,
-    granularity: z.enum(['minute', 'hour', 'day']).default('hour').meta({ description: 'Bucket size.', example: 'hour' }),
+    granularity: UsageGranularity.default('hour'),
     since: queryTime.meta({ description: 'Start (ISO 8601), rounded down to a bucket.', example: '2026-11-22T00:00:00Z' }).optional(),
     until: queryTime.meta({ description: 'End (ISO 8601), exclusive. Default: now.', example: '2026-11-23T00:00:00Z' }).optional(),
   }),

@@ -81,10 +81,17 @@ describe('the OpenAPI documents', () => {
   });
 
   it('leave response schemas open to new properties, request bodies closed', () => {
-    for (const name of ['Module', 'ModuleListItem', 'Record', 'ApiKey', 'Error']) {
+    for (const name of ['Module', 'ModuleListItem', 'Record', 'ApiKey', 'ErrorResponse']) {
       expect(v31.components.schemas[name].additionalProperties, name).toBeUndefined();
     }
-    const body = v31.paths['/modules'].post.requestBody.content['application/json'].schema;
-    expect(body.additionalProperties).toBe(false);
+    expect(v31.paths['/modules'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateModuleRequest' });
+    expect(v31.components.schemas.CreateModuleRequest.additionalProperties).toBe(false);
+  });
+
+  it('name request bodies and shared enums, so generated clients get one type each', () => {
+    for (const name of ['Tier', 'KeyMode', 'FieldType', 'ErrorCode', 'UsageGranularity', 'ModuleField', 'ModuleFieldInput', 'RotateApiKeyRequest']) {
+      expect(v31.components.schemas[name], name).toBeDefined();
+    }
+    expect(v31.components.schemas.Error).toBeUndefined();
   });
 });

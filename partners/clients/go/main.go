@@ -83,7 +83,7 @@ func run(ctx context.Context, client *charter.ClientWithResponses, base string, 
 
 	// A module with one typed, required field.
 	required := true
-	fields := []charter.ModuleField{{Name: "title", Type: charter.ModuleFieldTypeString, Required: &required}}
+	fields := []charter.ModuleFieldInput{{Name: "title", Type: charter.FieldTypeString, Required: &required}}
 	created, err := client.CreateModuleWithResponse(ctx, nil, charter.CreateModuleJSONRequestBody{
 		Name:   "Books " + suffix,
 		Fields: &fields,
@@ -96,7 +96,7 @@ func run(ctx context.Context, client *charter.ClientWithResponses, base string, 
 	}
 	module := *created.JSON201
 	got := module.Fields
-	if len(got) != 1 || got[0].Name != "title" || got[0].Type != charter.ModuleFieldOutputTypeString || !got[0].Required {
+	if len(got) != 1 || got[0].Name != "title" || got[0].Type != charter.FieldTypeString || !got[0].Required {
 		return fail("create module: fields came back as %+v", got)
 	}
 	step("create module", module.Id+" with field title:string (required)")
@@ -160,17 +160,17 @@ func run(ctx context.Context, client *charter.ClientWithResponses, base string, 
 	}
 	step("list records", fmt.Sprintf("limit=2, followed next_cursor over %d pages, saw all %d once", pages, len(seen)))
 
-	// A record without its required field: 422 validation_failed, decoded as charter.Error.
+	// A record without its required field: 422 validation_failed, decoded as charter.ErrorResponse.
 	invalid, err := client.CreateRecordWithResponse(ctx, module.Id, nil,
 		charter.CreateRecordJSONRequestBody{Data: map[string]any{}})
 	if err != nil {
 		return err
 	}
-	var vErr *charter.Error = invalid.JSON422
+	var vErr *charter.ErrorResponse = invalid.JSON422
 	if vErr == nil {
-		return fail("422: expected 422 Error, got %s", status(invalid.HTTPResponse, invalid.Body))
+		return fail("422: expected 422 ErrorResponse, got %s", status(invalid.HTTPResponse, invalid.Body))
 	}
-	if vErr.Error != charter.ErrorErrorValidationFailed || vErr.Errors == nil {
+	if vErr.Error != charter.ErrorCodeValidationFailed || vErr.Errors == nil {
 		return fail("422: body was %+v", *vErr)
 	}
 	named := false
@@ -182,9 +182,9 @@ func run(ctx context.Context, client *charter.ClientWithResponses, base string, 
 	}
 	step("422 as Error", fmt.Sprintf("error=%s errors=%v request_id=%s", vErr.Error, *vErr.Errors, vErr.RequestId))
 
-	// A key allowed one request a minute: the second call is 429, decoded as charter.Error.
+	// A key allowed one request a minute: the second call is 429, decoded as charter.ErrorResponse.
 	perMinute := 1
-	tier := charter.CreateApiKeyJSONBodyTierFree
+	tier := charter.TierFree
 	keyResp, err := client.CreateApiKeyWithResponse(ctx, nil, charter.CreateApiKeyJSONRequestBody{
 		Name:               "tiny " + suffix,
 		Scopes:             []string{"modules:read"},
@@ -217,11 +217,11 @@ func run(ctx context.Context, client *charter.ClientWithResponses, base string, 
 	if err != nil {
 		return err
 	}
-	var rErr *charter.Error = second.JSON429
+	var rErr *charter.ErrorResponse = second.JSON429
 	if rErr == nil {
-		return fail("429: second call expected 429 Error, got %s", status(second.HTTPResponse, second.Body))
+		return fail("429: second call expected 429 ErrorResponse, got %s", status(second.HTTPResponse, second.Body))
 	}
-	if rErr.Error != charter.ErrorErrorRateLimitExceeded || rErr.RetryAfter == nil {
+	if rErr.Error != charter.ErrorCodeRateLimitExceeded || rErr.RetryAfter == nil {
 		return fail("429: body was %+v", *rErr)
 	}
 	step("429 as Error", fmt.Sprintf("error=%s retry_after=%d limit=%d remaining=%d",

@@ -321,18 +321,13 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description One typed field of a module's records. */
-        ModuleField: {
+        ModuleFieldInput: {
             /**
              * @description Field name, snake_case.
              * @example email
              */
             name: string;
-            /**
-             * @description string, number, boolean, date (ISO 8601 date or date-time) or json (any JSON value).
-             * @example string
-             * @enum {string}
-             */
-            type: "string" | "number" | "boolean" | "date" | "json";
+            type: components["schemas"]["FieldType"];
             /**
              * @description Whether every record must have this field.
              * @default false
@@ -341,6 +336,34 @@ export interface components {
             /** @description What the field holds. */
             description?: string;
         };
+        /**
+         * @description string, number, boolean, date (ISO 8601 date or date-time) or json (any JSON value).
+         * @example string
+         * @enum {string}
+         */
+        FieldType: "string" | "number" | "boolean" | "date" | "json";
+        /**
+         * @description `live` keys start `sk_live_`, `test` keys `sk_test_`.
+         * @enum {string}
+         */
+        KeyMode: "live" | "test";
+        /**
+         * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
+         * @example starter
+         * @enum {string}
+         */
+        Tier: "free" | "starter" | "pro" | "agency" | "enterprise";
+        /**
+         * @description Bucket size.
+         * @example hour
+         * @enum {string}
+         */
+        UsageGranularity: "minute" | "hour" | "day";
+        /**
+         * @description Machine-readable error code.
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "unauthorized" | "access_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_in_use" | "payload_too_large" | "request_headers_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "rate_limit_exceeded" | "server_error" | "service_unavailable";
         ModuleList: {
             data: components["schemas"]["ModuleListItem"][];
             /** @description How many items match the filters. */
@@ -377,7 +400,7 @@ export interface components {
             id: string;
             name: string;
             description: string | null;
-            fields: components["schemas"]["ModuleFieldOutput"][];
+            fields: components["schemas"]["ModuleField"][];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
@@ -493,15 +516,9 @@ export interface components {
              * @example x9Qz
              */
             last4: string;
-            /** @enum {string} */
-            mode: "live" | "test";
+            mode: components["schemas"]["KeyMode"];
             scopes: string[];
-            /**
-             * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
-             * @example starter
-             * @enum {string}
-             */
-            tier: "free" | "starter" | "pro" | "agency" | "enterprise";
+            tier: components["schemas"]["Tier"];
             /** @description Requests per minute: the key's own limit, or its tier's. */
             rate_limit_per_minute: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
@@ -540,15 +557,9 @@ export interface components {
              * @example x9Qz
              */
             last4: string;
-            /** @enum {string} */
-            mode: "live" | "test";
+            mode: components["schemas"]["KeyMode"];
             scopes: string[];
-            /**
-             * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
-             * @example starter
-             * @enum {string}
-             */
-            tier: "free" | "starter" | "pro" | "agency" | "enterprise";
+            tier: components["schemas"]["Tier"];
             /** @description Requests per minute: the key's own limit, or its tier's. */
             rate_limit_per_minute: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
@@ -592,15 +603,9 @@ export interface components {
              * @example x9Qz
              */
             last4: string;
-            /** @enum {string} */
-            mode: "live" | "test";
+            mode: components["schemas"]["KeyMode"];
             scopes: string[];
-            /**
-             * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
-             * @example starter
-             * @enum {string}
-             */
-            tier: "free" | "starter" | "pro" | "agency" | "enterprise";
+            tier: components["schemas"]["Tier"];
             /** @description Requests per minute: the key's own limit, or its tier's. */
             rate_limit_per_minute: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
@@ -661,8 +666,7 @@ export interface components {
              * @example key_01jd8x3k5q9v2m7n4p6r8t0w1y
              */
             key_id: string;
-            /** @enum {string} */
-            granularity: "minute" | "hour" | "day";
+            granularity: components["schemas"]["UsageGranularity"];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:00.000Z
@@ -702,18 +706,13 @@ export interface components {
             next_cursor: string | null;
         };
         /** @description One typed field of a module's records. */
-        ModuleFieldOutput: {
+        ModuleField: {
             /**
              * @description Field name, snake_case.
              * @example email
              */
             name: string;
-            /**
-             * @description string, number, boolean, date (ISO 8601 date or date-time) or json (any JSON value).
-             * @example string
-             * @enum {string}
-             */
-            type: "string" | "number" | "boolean" | "date" | "json";
+            type: components["schemas"]["FieldType"];
             /**
              * @description Whether every record must have this field.
              * @default false
@@ -730,12 +729,8 @@ export interface components {
          *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
          *     }
          */
-        Error: {
-            /**
-             * @description Machine-readable error code.
-             * @enum {string}
-             */
-            error: "bad_request" | "unauthorized" | "access_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_in_use" | "payload_too_large" | "request_headers_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "rate_limit_exceeded" | "server_error" | "service_unavailable";
+        ErrorResponse: {
+            error: components["schemas"]["ErrorCode"];
             /** @description Human-readable explanation. */
             message: string;
             /**
@@ -793,7 +788,7 @@ export interface components {
             id: string;
             name?: string;
             description?: string | null;
-            fields?: components["schemas"]["ModuleFieldOutput"][];
+            fields?: components["schemas"]["ModuleField"][];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
@@ -887,15 +882,9 @@ export interface components {
              * @example x9Qz
              */
             last4?: string;
-            /** @enum {string} */
-            mode?: "live" | "test";
+            mode?: components["schemas"]["KeyMode"];
             scopes?: string[];
-            /**
-             * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
-             * @example starter
-             * @enum {string}
-             */
-            tier?: "free" | "starter" | "pro" | "agency" | "enterprise";
+            tier?: components["schemas"]["Tier"];
             /** @description Requests per minute: the key's own limit, or its tier's. */
             rate_limit_per_minute?: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
@@ -946,6 +935,90 @@ export interface components {
              */
             created_at?: string;
         };
+        CreateModuleRequest: {
+            /**
+             * @description Unique within the workspace.
+             * @example Contacts
+             */
+            name: string;
+            /** @example People we talk to. */
+            description?: string;
+            /** @default [] */
+            fields?: components["schemas"]["ModuleFieldInput"][];
+        };
+        UpdateModuleRequest: {
+            /**
+             * @description Unique within the workspace.
+             * @example Contacts
+             */
+            name?: string;
+            description?: string | null;
+            fields?: components["schemas"]["ModuleFieldInput"][];
+        };
+        CreateRecordRequest: {
+            /**
+             * @description Field values, checked against the module's fields.
+             * @example {
+             *       "email": "ada@example.com"
+             *     }
+             */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        UpdateRecordRequest: {
+            /**
+             * @description Field values, checked against the module's fields.
+             * @example {
+             *       "email": "ada@example.com"
+             *     }
+             */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        CreateApiKeyRequest: {
+            /** @example Production backend */
+            name: string;
+            /**
+             * @description What the key may do.
+             * @example [
+             *       "records:read",
+             *       "records:write"
+             *     ]
+             */
+            scopes: string[];
+            /** @default live */
+            mode?: components["schemas"]["KeyMode"];
+            /** @default free */
+            tier?: components["schemas"]["Tier"];
+            /** @description Requests per minute; overrides the tier's. */
+            rate_limit_per_minute?: number;
+            /** @description Extra requests on top of the per-minute limit; overrides the tier's. */
+            burst?: number;
+            /** @description Requests per UTC day. */
+            daily_quota?: number;
+            /**
+             * Format: date-time
+             * @description When the key stops working (ISO 8601, in the future).
+             */
+            expires_at?: string;
+        };
+        UpdateApiKeyRequest: {
+            name?: string;
+            tier?: components["schemas"]["Tier"];
+            rate_limit_per_minute?: number | null;
+            burst?: number | null;
+            daily_quota?: number | null;
+            expires_at?: string | null;
+        };
+        RotateApiKeyRequest: {
+            /**
+             * @description How long the previous secret keeps working, 0–168 hours (fractions allowed; 0 ends it now).
+             * @default 24
+             */
+            grace_period_hours?: number;
+        };
     };
     responses: {
         /** @description Malformed request: unparsable JSON or a malformed header such as Idempotency-Key. */
@@ -967,7 +1040,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Missing, malformed, unknown, expired or revoked API key. All of these look the same. */
@@ -991,7 +1064,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The key lacks a required scope; `required_scopes` names them. */
@@ -1016,7 +1089,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Unknown route, or a resource that does not exist in this workspace. */
@@ -1038,7 +1111,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description A domain conflict (`conflict`), or the same Idempotency-Key is still in flight (`idempotency_key_in_use`, with `Retry-After`). */
@@ -1061,7 +1134,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request body is larger than the limit. */
@@ -1083,7 +1156,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request body is not `application/json`. */
@@ -1105,7 +1178,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Input failed validation (`validation_failed`, per-field `errors`), or an Idempotency-Key was reused with a different request (`idempotency_key_reused`). */
@@ -1132,7 +1205,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Rate limit or daily quota exceeded; wait `retry_after` seconds. */
@@ -1159,7 +1232,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request line and headers together exceed 64 KiB (a URL that long is usually a mistake). */
@@ -1181,7 +1254,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Unexpected server error. The body never contains a stack trace or SQL. */
@@ -1203,7 +1276,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The service cannot serve requests right now (for example, its database is unreachable). */
@@ -1225,7 +1298,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
     };
@@ -1336,17 +1409,7 @@ export interface operations {
                  *       ]
                  *     }
                  */
-                "application/json": {
-                    /**
-                     * @description Unique within the workspace.
-                     * @example Contacts
-                     */
-                    name: string;
-                    /** @example People we talk to. */
-                    description?: string;
-                    /** @default [] */
-                    fields?: components["schemas"]["ModuleField"][];
-                };
+                "application/json": components["schemas"]["CreateModuleRequest"];
             };
         };
         responses: {
@@ -1480,15 +1543,7 @@ export interface operations {
                  *       "name": "Customers"
                  *     }
                  */
-                "application/json": {
-                    /**
-                     * @description Unique within the workspace.
-                     * @example Contacts
-                     */
-                    name?: string;
-                    description?: string | null;
-                    fields?: components["schemas"]["ModuleField"][];
-                };
+                "application/json": components["schemas"]["UpdateModuleRequest"];
             };
         };
         responses: {
@@ -1614,17 +1669,7 @@ export interface operations {
                  *       }
                  *     }
                  */
-                "application/json": {
-                    /**
-                     * @description Field values, checked against the module's fields.
-                     * @example {
-                     *       "email": "ada@example.com"
-                     *     }
-                     */
-                    data: {
-                        [key: string]: unknown;
-                    };
-                };
+                "application/json": components["schemas"]["CreateRecordRequest"];
             };
         };
         responses: {
@@ -1767,17 +1812,7 @@ export interface operations {
                  *       }
                  *     }
                  */
-                "application/json": {
-                    /**
-                     * @description Field values, checked against the module's fields.
-                     * @example {
-                     *       "email": "ada@example.com"
-                     *     }
-                     */
-                    data: {
-                        [key: string]: unknown;
-                    };
-                };
+                "application/json": components["schemas"]["UpdateRecordRequest"];
             };
         };
         responses: {
@@ -1888,42 +1923,7 @@ export interface operations {
                  *       "tier": "starter"
                  *     }
                  */
-                "application/json": {
-                    /** @example Production backend */
-                    name: string;
-                    /**
-                     * @description What the key may do.
-                     * @example [
-                     *       "records:read",
-                     *       "records:write"
-                     *     ]
-                     */
-                    scopes: string[];
-                    /**
-                     * @description `live` keys start `sk_live_`, `test` keys `sk_test_`.
-                     * @default live
-                     * @enum {string}
-                     */
-                    mode?: "live" | "test";
-                    /**
-                     * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
-                     * @default free
-                     * @example starter
-                     * @enum {string}
-                     */
-                    tier?: "free" | "starter" | "pro" | "agency" | "enterprise";
-                    /** @description Requests per minute; overrides the tier's. */
-                    rate_limit_per_minute?: number;
-                    /** @description Extra requests on top of the per-minute limit; overrides the tier's. */
-                    burst?: number;
-                    /** @description Requests per UTC day. */
-                    daily_quota?: number;
-                    /**
-                     * Format: date-time
-                     * @description When the key stops working (ISO 8601, in the future).
-                     */
-                    expires_at?: string;
-                };
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
             };
         };
         responses: {
@@ -2058,19 +2058,7 @@ export interface operations {
                  *       "rate_limit_per_minute": 500
                  *     }
                  */
-                "application/json": {
-                    name?: string;
-                    /**
-                     * @description Rate-limit tier: free 60/min (no burst), starter 1,000 (+20%), pro 5,000 (+30%), agency 20,000 (+50%), enterprise 100,000 (+100%).
-                     * @example starter
-                     * @enum {string}
-                     */
-                    tier?: "free" | "starter" | "pro" | "agency" | "enterprise";
-                    rate_limit_per_minute?: number | null;
-                    burst?: number | null;
-                    daily_quota?: number | null;
-                    expires_at?: string | null;
-                };
+                "application/json": components["schemas"]["UpdateApiKeyRequest"];
             };
         };
         responses: {
@@ -2126,13 +2114,7 @@ export interface operations {
                  *       "grace_period_hours": 24
                  *     }
                  */
-                "application/json": {
-                    /**
-                     * @description How long the previous secret keeps working, 0–168 hours (fractions allowed; 0 ends it now).
-                     * @default 24
-                     */
-                    grace_period_hours?: number;
-                };
+                "application/json": components["schemas"]["RotateApiKeyRequest"];
             };
         };
         responses: {
@@ -2168,8 +2150,7 @@ export interface operations {
     getApiKeyUsage: {
         parameters: {
             query?: {
-                /** @description Bucket size. */
-                granularity?: "minute" | "hour" | "day";
+                granularity?: components["schemas"]["UsageGranularity"];
                 /** @description Start (ISO 8601), rounded down to a bucket. */
                 since?: string;
                 /** @description End (ISO 8601), exclusive. Default: now. */

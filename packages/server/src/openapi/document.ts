@@ -101,7 +101,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
     description: DESCRIPTION,
     baseUrl: API_BASE_PATH,
     securitySchemes: {},
-    defs: { Error: ErrorEnvelope },
+    defs: { ErrorResponse: ErrorEnvelope },
   }) as unknown as Json;
 
   document.tags = [
@@ -161,6 +161,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
   }
   addLinks(document);
   describeSparseItems(document);
+  nameRequestBodies(document);
   openResponseSchemas(document);
   dropUnreferencedSchemas(document);
   Object.assign(document.paths, systemPaths());
@@ -180,7 +181,7 @@ function errorResponse(status: ErrorStatus): Json {
     headers,
     content: {
       'application/json': {
-        schema: { $ref: '#/components/schemas/Error' },
+        schema: { $ref: '#/components/schemas/ErrorResponse' },
         example: { ...ERROR_EXAMPLES[status], request_id: 'req_01jd8x3k5q9v2m7n4p6r8t0w1y' },
       },
     },
@@ -383,6 +384,20 @@ function describeSparseItems(document: Json): void {
       description: `${full.description ? `${full.description} ` : ''}${note}`,
     };
     envelope.properties.data.items = { $ref: `#/components/schemas/${listItemName}` };
+  }
+}
+
+/**
+ * Request bodies become named components (\`CreateModuleRequest\`, …): inline, every generator
+ * invents its own name for them (CreateModuleBody, CreateModuleJSONBody, …).
+ */
+function nameRequestBodies(document: Json): void {
+  for (const contract of Object.values(endpoints) as EndpointContract[]) {
+    const content = document.paths[contract.path][contract.method.toLowerCase()].requestBody?.content?.['application/json'];
+    if (!content?.schema || content.schema.$ref) continue;
+    const name = `${contract.operationId.charAt(0).toUpperCase()}${contract.operationId.slice(1)}Request`;
+    document.components.schemas[name] = content.schema;
+    content.schema = { $ref: `#/components/schemas/${name}` };
   }
 }
 

@@ -10,8 +10,12 @@ import charter.client.model.CreateApiKeyRequest;
 import charter.client.model.CreateModuleRequest;
 import charter.client.model.CreateRecordRequest;
 import charter.client.model.Module;
+import charter.client.model.ErrorCode;
+import charter.client.model.ErrorResponse;
+import charter.client.model.FieldType;
 import charter.client.model.ModuleField;
-import charter.client.model.ModuleFieldOutput;
+import charter.client.model.ModuleFieldInput;
+import charter.client.model.Tier;
 import charter.client.model.ModuleList;
 import charter.client.model.Record;
 import charter.client.model.RecordList;
@@ -83,10 +87,10 @@ public final class Main {
   /**
    * The error body of a failed call, decoded into the generated model. The generated client
    * throws ApiException carrying the status and the raw body; the model's own fromJson decodes
-   * (and validates) it. The model is named Error, like java.lang.Error, hence the full name.
+   * (and validates) it.
    */
-  static charter.client.model.Error decodeError(ApiException e) throws Exception {
-    return charter.client.model.Error.fromJson(e.getResponseBody());
+  static ErrorResponse decodeError(ApiException e) throws Exception {
+    return ErrorResponse.fromJson(e.getResponseBody());
   }
 
   static void run(String base, String key) throws Exception {
@@ -100,12 +104,12 @@ public final class Main {
     Module module = modules.createModule(
         new CreateModuleRequest()
             .name("Books " + suffix)
-            .addFieldsItem(new ModuleField().name("title").type(ModuleField.TypeEnum.STRING).required(true)),
+            .addFieldsItem(new ModuleFieldInput().name("title").type(FieldType.STRING).required(true)),
         null);
-    List<ModuleFieldOutput> fields = module.getFields();
+    List<ModuleField> fields = module.getFields();
     if (fields.size() != 1
         || !"title".equals(fields.get(0).getName())
-        || fields.get(0).getType() != ModuleFieldOutput.TypeEnum.STRING
+        || fields.get(0).getType() != FieldType.STRING
         || !Boolean.TRUE.equals(fields.get(0).getRequired())) {
       throw new Unexpected("create module: fields came back as " + fields);
     }
@@ -154,7 +158,7 @@ public final class Main {
     }
     step("list records", "limit=2, followed next_cursor over " + pages + " pages, saw all " + seen.size() + " once");
 
-    // A record without its required field: 422 validation_failed, decoded as the Error model.
+    // A record without its required field: 422 validation_failed, decoded as the ErrorResponse model.
     try {
       records.createRecord(module.getId(), new CreateRecordRequest().data(Map.of()), null);
       throw new Unexpected("422: a record without its required field was accepted");
@@ -162,22 +166,22 @@ public final class Main {
       if (e.getCode() != 422) {
         throw new Unexpected("422: expected 422, got " + e.getCode() + " " + e.getResponseBody());
       }
-      charter.client.model.Error error = decodeError(e);
-      if (error.getError() != charter.client.model.Error.ErrorEnum.VALIDATION_FAILED
+      ErrorResponse error = decodeError(e);
+      if (error.getError() != ErrorCode.VALIDATION_FAILED
           || error.getErrors() == null
           || error.getErrors().keySet().stream().noneMatch(f -> f.contains("title"))) {
         throw new Unexpected("422: body was " + e.getResponseBody());
       }
-      step("422 as Error", "error=" + error.getError().getValue() + " errors=" + error.getErrors()
+      step("422 as ErrorResponse", "error=" + error.getError().getValue() + " errors=" + error.getErrors()
           + " request_id=" + error.getRequestId());
     }
 
-    // A key allowed one request a minute: the second call is 429, decoded as the Error model.
+    // A key allowed one request a minute: the second call is 429, decoded as the ErrorResponse model.
     ApiKeyWithSecret tinyKey = apiKeys.createApiKey(
         new CreateApiKeyRequest()
             .name("tiny " + suffix)
             .addScopesItem("modules:read")
-            .tier(CreateApiKeyRequest.TierEnum.FREE)
+            .tier(Tier.FREE)
             .rateLimitPerMinute(1),
         null);
     ApiClient tinyClient = client(base, tinyKey.getKey());
@@ -196,11 +200,11 @@ public final class Main {
       if (e.getCode() != 429) {
         throw new Unexpected("429: expected 429, got " + e.getCode() + " " + e.getResponseBody());
       }
-      charter.client.model.Error error = decodeError(e);
-      if (error.getError() != charter.client.model.Error.ErrorEnum.RATE_LIMIT_EXCEEDED || error.getRetryAfter() == null) {
+      ErrorResponse error = decodeError(e);
+      if (error.getError() != ErrorCode.RATE_LIMIT_EXCEEDED || error.getRetryAfter() == null) {
         throw new Unexpected("429: body was " + e.getResponseBody());
       }
-      step("429 as Error", "error=" + error.getError().getValue() + " retry_after=" + error.getRetryAfter()
+      step("429 as ErrorResponse", "error=" + error.getError().getValue() + " retry_after=" + error.getRetryAfter()
           + " limit=" + error.getLimit() + " remaining=" + error.getRemaining());
     }
   }

@@ -7,11 +7,10 @@ import { ApiError } from './errors.ts';
 import type { Handlers } from './handlers/types.ts';
 import { DOCS_PAGE, docsAsset } from './http/docs.ts';
 import { requestIdFor } from './http/request-id.ts';
-import { send, sendError } from './http/respond.ts';
+import { applyAdmission, send, sendError } from './http/respond.ts';
 import { createRestHandler, type RequestState } from './http/rest.ts';
 import { IdempotencyStore } from './idempotency/idempotency.ts';
 import { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
-import { rateLimitExceeded, rateLimitHeaders } from './limits/rate-limit.ts';
 import { AccessLogWriter, type RequestLog } from './logs/access-log.ts';
 import { buildOpenApiDocument } from './openapi/document.ts';
 import { downgradeToOpenApi30 } from './openapi/downgrade.ts';
@@ -91,13 +90,8 @@ export function createApp(options: AppOptions): App {
     const isPublicApi = path === `${API_BASE_PATH}/health` || publicDocuments.has(path);
     const isDocs = readOnly && (path === '/docs' || path === '/docs/' || path.startsWith('/docs/'));
     if (!isPublicApi && !isDocs) return false;
-    const decision = await gatekeeper.admitAddress(state.clientAddress ?? 'unknown');
-    for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
     const { requestId } = state;
-    if (!decision.admitted) {
-      sendError(res, requestId, rateLimitExceeded(decision));
-      return true;
-    }
+    if (!applyAdmission(res, requestId, await gatekeeper.admitAddress(state.clientAddress ?? 'unknown'))) return true;
     if (!readOnly) {
       // The path exists, so another method is a 405 naming the ones it takes (RFC 9110), as on every other route.
       sendError(res, requestId, new ApiError('method_not_allowed', `${req.method} is not allowed on ${path}.`), { Allow: 'GET, HEAD' });

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { type ApiError, toApiError } from '../errors.ts';
+import { type RateDecision, rateLimitExceeded, rateLimitHeaders } from '../limits/rate-limit.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -29,7 +30,24 @@ export function send(
 
 /** Writes the documented error envelope for anything thrown while serving a request. */
 export function sendError(res: ServerResponse, requestId: string, error: unknown, headers: Record<string, string> = {}): ApiError {
+  const answer = errorAnswer(error, requestId);
+  send(res, answer.status, requestId, answer.body, { ...headers, ...answer.headers });
+  return answer.error;
+}
+
+/** The envelope, status and headers for anything thrown, before it is written (or stored for replay). */
+export function errorAnswer(error: unknown, requestId: string): { status: number; body: string; headers: Record<string, string>; error: ApiError } {
   const apiError = toApiError(error);
-  send(res, apiError.status, requestId, JSON.stringify(apiError.toEnvelope(requestId)), { ...headers, ...apiError.headers });
-  return apiError;
+  return { status: apiError.status, body: JSON.stringify(apiError.toEnvelope(requestId)), headers: apiError.headers, error: apiError };
+}
+
+/**
+ * Puts a counted request's rate-limit headers on its response, whatever the answer will be, and
+ * answers 429 when the request was refused. Returns whether the request may go on.
+ */
+export function applyAdmission(res: ServerResponse, requestId: string, decision: RateDecision): boolean {
+  for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+  if (decision.admitted) return true;
+  sendError(res, requestId, rateLimitExceeded(decision));
+  return false;
 }

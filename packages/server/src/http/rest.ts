@@ -7,12 +7,11 @@ import type { z } from 'zod';
 import { touchLastUsed } from '../auth/last-used.ts';
 import { unauthorized } from '../auth/enforce-contract.ts';
 import type { Context, Principal } from '../context.ts';
-import { ApiError, toApiError } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { fingerprint, type IdempotencyStore, type IdempotencyTarget, idempotencyErrors, parseIdempotencyKey } from '../idempotency/idempotency.ts';
 import type { Gatekeeper } from '../limits/gatekeeper.ts';
-import { type RateDecision, rateLimitExceeded, rateLimitHeaders } from '../limits/rate-limit.ts';
 import { parseJsonObject, parseQuery, readBody } from './read-body.ts';
-import { send, sendError } from './respond.ts';
+import { applyAdmission, errorAnswer, send, sendError } from './respond.ts';
 
 /**
  * The REST serving path, in one module so that it can be swapped: it admits the request (key,
@@ -70,18 +69,13 @@ export function createRestHandler(options: RestHandlerOptions) {
     maxBodySize: maxBodyBytes,
   } as unknown as Parameters<typeof createOpenApiNodeHttpHandler>[0]);
 
-  function errorOutcome(error: unknown, requestId: string): Outcome {
-    const apiError = toApiError(error);
-    return { status: apiError.status, body: JSON.stringify(apiError.toEnvelope(requestId)), headers: apiError.headers, error: apiError };
-  }
-
   /** Runs the procedure through trpc-to-openapi and turns what it wrote into an Outcome. */
   async function run(req: RestRequest, res: ServerResponse, ctx: Context, contract: EndpointContract, url: URL): Promise<Outcome> {
     req.charter = { ctx };
     const captured = new CapturedResponse(res);
     await dispatch(req, captured as unknown as ServerResponse);
     if (req.charter.error !== undefined || captured.statusCode >= 400) {
-      const outcome = errorOutcome(req.charter.error ?? new Error(`status ${captured.statusCode}`), ctx.requestId);
+      const outcome = errorAnswer(req.charter.error ?? new Error(`status ${captured.statusCode}`), ctx.requestId);
       if (outcome.status >= 500) options.onServerError?.(req.charter.error, ctx.requestId);
       return outcome;
     }
@@ -100,14 +94,14 @@ export function createRestHandler(options: RestHandlerOptions) {
     if (claim.kind === 'replay') {
       return { status: claim.status, body: claim.status === 204 ? undefined : claim.body, headers: { 'Idempotent-Replayed': 'true' } };
     }
-    if (claim.kind !== 'owner') return errorOutcome(idempotencyErrors(claim.kind), ctx.requestId);
+    if (claim.kind !== 'owner') return errorAnswer(idempotencyErrors(claim.kind), ctx.requestId);
     let outcome: Outcome;
     try {
       outcome = await sql.begin(async (tx) => {
         const result = await run(req, res, { ...ctx, sql: tx as Queryable }, contract, url);
         if (result.error) throw new Rollback(result);
         if (!(await idempotency.complete(tx, target, claim.owner, result.status, result.body ?? ''))) {
-          throw new Rollback(errorOutcome(idempotencyErrors('in-flight'), ctx.requestId));
+          throw new Rollback(errorAnswer(idempotencyErrors('in-flight'), ctx.requestId));
         }
         return result;
       });
@@ -131,13 +125,12 @@ export function createRestHandler(options: RestHandlerOptions) {
 
     // Admission first, so that every request is counted, whatever the edge answers.
     const admitted = await gatekeeper.admitKey(req.headers);
-    const decision: RateDecision = admitted?.decision ?? (await gatekeeper.admitAddress(state.clientAddress ?? 'unknown'));
-    for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+    const decision = admitted?.decision ?? (await gatekeeper.admitAddress(state.clientAddress ?? 'unknown'));
     if (admitted) {
       state.principal = admitted.principal;
       touchLastUsed(sql, admitted.principal, (error) => options.onServerError?.(error, requestId));
     }
-    if (!decision.admitted) return void sendError(res, requestId, rateLimitExceeded(decision));
+    if (!applyAdmission(res, requestId, decision)) return;
 
     const match = findProcedure(method, path);
     if (!match?.procedure) {

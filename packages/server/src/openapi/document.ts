@@ -316,17 +316,21 @@ function systemPaths(): Json {
   };
 }
 
-/** Zod spells out a date-time regular expression beside `format: date-time`; the format says it all. */
-function stripDateTimePatterns(node: unknown): void {
+/** Calls \`visit\` on every object in a JSON tree, parents before their children. */
+function forEachObject(node: unknown, visit: (object: Json) => void): void {
   if (Array.isArray(node)) {
-    for (const item of node) stripDateTimePatterns(item);
-    return;
+    for (const item of node) forEachObject(item, visit);
+  } else if (node && typeof node === 'object') {
+    visit(node as Json);
+    for (const value of Object.values(node)) forEachObject(value, visit);
   }
-  if (node && typeof node === 'object') {
-    const object = node as Json;
+}
+
+/** Zod spells out a date-time regular expression beside \`format: date-time\`; the format says it all. */
+function stripDateTimePatterns(document: Json): void {
+  forEachObject(document, (object) => {
     if (object.format === 'date-time' && typeof object.pattern === 'string') delete object.pattern;
-    for (const value of Object.values(object)) stripDateTimePatterns(value);
-  }
+  });
 }
 
 /**
@@ -404,23 +408,17 @@ function nameRequestBodies(document: Json): void {
 /** Names of the component schemas reachable from \`roots\`, following \`$ref\`s. */
 function reachableSchemas(document: Json, roots: unknown[]): Set<string> {
   const names = new Set<string>();
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item);
-      return;
-    }
-    if (!node || typeof node !== 'object') return;
-    const ref = (node as Json).$ref;
-    if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) {
+  const pending = [...roots];
+  while (pending.length > 0) {
+    forEachObject(pending.pop(), (object) => {
+      const ref = object.$ref;
+      if (typeof ref !== 'string' || !ref.startsWith('#/components/schemas/')) return;
       const name = ref.slice('#/components/schemas/'.length);
-      if (!names.has(name)) {
-        names.add(name);
-        visit(document.components.schemas[name]);
-      }
-    }
-    for (const value of Object.values(node)) visit(value);
-  };
-  for (const root of roots) visit(root);
+      if (names.has(name)) return;
+      names.add(name);
+      pending.push(document.components.schemas[name]);
+    });
+  }
   return names;
 }
 
@@ -433,17 +431,11 @@ function openResponseSchemas(document: Json): void {
   const responses = Object.values(document.paths as Json).flatMap((pathItem) =>
     (Object.values(pathItem as Json) as Json[]).map((operation) => operation.responses),
   );
-  const open = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) open(item);
-      return;
-    }
-    if (!node || typeof node !== 'object') return;
-    const object = node as Json;
-    if (object.additionalProperties === false) delete object.additionalProperties;
-    for (const [key, value] of Object.entries(object)) if (key !== '$ref') open(value);
-  };
-  for (const name of reachableSchemas(document, [...responses, document.components.responses])) open(document.components.schemas[name]);
+  for (const name of reachableSchemas(document, [...responses, document.components.responses])) {
+    forEachObject(document.components.schemas[name], (object) => {
+      if (object.additionalProperties === false) delete object.additionalProperties;
+    });
+  }
 }
 
 /** Component schemas nothing points to any more (an item schema only lists used) are left out. */

@@ -57,7 +57,7 @@ describe('Idempotency-Key', () => {
     const otherBody = await call(server, 'POST', records(), { body: { data: { n: 4 } }, headers: { 'idempotency-key': key } });
     expect(otherBody.status).toBe(422);
     expect(otherBody.body.error).toBe('idempotency_key_reused');
-    const otherPath = await call(server, 'POST', '/modules', { body: { data: { n: 3 } }, headers: { 'idempotency-key': key } });
+    const otherPath = await call(server, 'POST', '/modules', { body: { name: `Other path ${key}` }, headers: { 'idempotency-key': key } });
     expect(otherPath.status).toBe(422);
     expect(otherPath.body.error).toBe('idempotency_key_reused');
 

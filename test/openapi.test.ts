@@ -101,8 +101,10 @@ describe('the API reference page', () => {
     const page = await fetch(`${server.url}/docs`);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('/api/v1/openapi.json');
-    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).toContain('/docs/init.js');
+    const init = await (await fetch(`${server.url}/docs/init.js`)).text();
+    expect(init).toContain("url: '/api/v1/openapi.json'");
+    expect(html + init).not.toMatch(/https?:\/\//);
     for (const asset of ['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js']) {
       expect(html).toContain(asset);
       const response = await fetch(`${server.url}${asset}`);

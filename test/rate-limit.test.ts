@@ -102,14 +102,22 @@ describe('per-address limits without a key', () => {
     try {
       // Other tests share 127.0.0.1 in this database: start from a clean count.
       await limited.database.sql`delete from rate_limit_counters where subject like 'ip:%'`;
+      // Public routes are counted in the process's memory (they must answer without the database)…
       const health = await fetch(`${limited.url}/api/v1/health`);
       expect(health.status).toBe(200);
       expect(health.headers.get('ratelimit-policy')).toBe('"minute";q=3;w=60');
-      expect((await call(limited, 'GET', '/modules', { key: null })).status).toBe(401);
-      expect((await call(limited, 'GET', '/modules', { key: 'sk_live_wrong' })).status).toBe(401);
+      expect((await fetch(`${limited.url}/api/v1/openapi.json`)).status).toBe(200);
+      expect((await fetch(`${limited.url}/docs`)).status).toBe(200);
       const refused = await fetch(`${limited.url}/api/v1/openapi.json`);
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      // …and key-less API calls in the database, exactly across processes.
+      expect((await call(limited, 'GET', '/modules', { key: null })).status).toBe(401);
+      expect((await call(limited, 'GET', '/modules', { key: 'sk_live_wrong' })).status).toBe(401);
+      expect((await call(limited, 'GET', '/modules', { key: null })).status).toBe(401);
+      const refusedApi = await call(limited, 'GET', '/modules', { key: null });
+      expect(refusedApi.status).toBe(429);
+      expect(refusedApi.headers.get('retry-after')).toMatch(/^\d+$/);
       // A valid key is counted against the key, not the address.
       expect((await call(limited, 'GET', '/modules')).status).toBe(200);
     } finally {

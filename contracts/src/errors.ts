@@ -58,6 +58,7 @@ export const ErrorEnvelope = z
     limit: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'The limit that was exceeded (429).' }),
     remaining: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'Requests left in the window (429).' }),
     reset_at: z.iso.datetime().optional().meta({ description: 'When the window resets, ISO 8601 UTC (429).' }),
+    database: z.enum(['unreachable']).optional().meta({ description: 'Set by `GET /health` when its database does not answer (503).' }),
   })
   .meta({
     // Not `Error`: that name clashes with Go's error interface and Java's java.lang.Error in generated clients.

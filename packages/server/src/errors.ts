@@ -79,6 +79,9 @@ function isZodError(value: unknown): value is z.ZodError {
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (isDatabaseUnavailable(error) || (error instanceof TRPCError && isDatabaseUnavailable(error.cause))) {
+    return new ApiError('service_unavailable', 'The database is unreachable. Retry in a moment.', {}, { 'Retry-After': '5' });
+  }
   if (error instanceof TRPCError) {
     if (error.cause instanceof ApiError) return error.cause;
     // Input validation: trpc-to-openapi reports Zod failures as BAD_REQUEST with the ZodError as cause.
@@ -93,4 +96,29 @@ export function toApiError(error: unknown): ApiError {
     if (error.code === 'NOT_FOUND') return new ApiError('not_found', 'Not found.');
   }
   return new ApiError('server_error', 'An unexpected error occurred. Quote the request ID when reporting it.');
+}
+
+// postgres.js's own codes for a connection it could not make or lost, and the socket errors under them.
+const CONNECTION_ERROR_CODES = new Set([
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * Whether an error says the database cannot be reached (rather than that a statement failed): the
+ * request then gets a 503 with Retry-After, not a 500. SQLSTATE class 08 is a connection exception;
+ * 57P01–57P03 a server shutting down or starting; 53300 too many connections.
+ */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return CONNECTION_ERROR_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300';
 }

@@ -762,6 +762,11 @@ export interface components {
              * @description When the window resets, ISO 8601 UTC (429).
              */
             reset_at?: string;
+            /**
+             * @description Set by `GET /health` when its database does not answer (503).
+             * @enum {string}
+             */
+            database?: "unreachable";
         };
         /**
          * @description A collection of records that share typed fields. Every property is present, except those the request's `fields` parameter left out (`id` is always present).

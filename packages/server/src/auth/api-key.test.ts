@@ -30,9 +30,23 @@ describe('API keys', () => {
   });
 
   it('are read from Bearer, ApiKey and X-API-Key', () => {
-    expect(presentedKey({ authorization: 'Bearer abc' })).toBe('abc');
-    expect(presentedKey({ authorization: 'apikey abc' })).toBe('abc');
-    expect(presentedKey({ 'x-api-key': 'abc' })).toBe('abc');
+    expect(presentedKey({ authorization: ['Bearer abc'] })).toBe('abc');
+    expect(presentedKey({ authorization: ['apikey abc'] })).toBe('abc');
+    expect(presentedKey({ authorization: ['BEARER   abc  '] })).toBe('abc');
+    expect(presentedKey({ 'x-api-key': ['abc'] })).toBe('abc');
+    expect(presentedKey({ authorization: ['Bearer abc'], 'x-api-key': ['abc'] })).toBe('abc');
     expect(presentedKey({})).toBeUndefined();
+  });
+
+  it('are not read from any other form', () => {
+    for (const authorization of ['abc', 'sk_live_abc', 'Basic abc', 'Bearer', 'Bearer ', 'Bearer a b', 'Bearerabc', 'Token abc', 'Bearer\tabc']) {
+      expect(presentedKey({ authorization: [authorization] }), authorization).toBeUndefined();
+    }
+    // Sent twice, even with the same value, or two different keys at once: ambiguous, so no key.
+    expect(presentedKey({ authorization: ['Bearer abc', 'Bearer abc'] })).toBeUndefined();
+    expect(presentedKey({ 'x-api-key': ['abc', 'def'] })).toBeUndefined();
+    expect(presentedKey({ authorization: ['Bearer abc'], 'x-api-key': ['def'] })).toBeUndefined();
+    expect(presentedKey({ authorization: ['Basic abc'], 'x-api-key': ['abc'] })).toBeUndefined();
+    expect(presentedKey({ 'x-api-key': [''] })).toBeUndefined();
   });
 });

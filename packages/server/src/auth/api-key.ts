@@ -77,16 +77,31 @@ export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The request headers a key can travel in, each with every value it was sent with (`req.headersDistinct`). */
+export interface KeyHeaders {
+  authorization?: readonly string[] | undefined;
+  'x-api-key'?: readonly string[] | undefined;
+}
+
+// RFC 9110: the scheme is case-insensitive, followed by one or more spaces and the credentials.
+const AUTHORIZATION = /^(?:Bearer|ApiKey) +(\S+) *$/i;
+
 /**
- * The key a request presents: `Authorization: Bearer <key>`, `Authorization: ApiKey <key>` or
- * `X-API-Key: <key>`. Returns undefined when none is present.
+ * The key a request presents, in exactly one of the documented forms: `Authorization: Bearer <key>`,
+ * `Authorization: ApiKey <key>` or `X-API-Key: <key>`. Anything else presents no usable key, and
+ * so gets the same 401 as a missing one: another scheme or none (`Authorization: sk_live_…`), a
+ * header sent twice, or both headers carrying different keys. Undefined when no key is presented.
  */
-export function presentedKey(headers: { authorization?: string | undefined; 'x-api-key'?: string | string[] | undefined }): string | undefined {
+export function presentedKey(headers: KeyHeaders): string | undefined {
   const authorization = headers.authorization;
-  if (authorization) {
-    const match = /^(Bearer|ApiKey)\s+(\S+)\s*$/i.exec(authorization);
-    return match ? match[2] : authorization;
+  const apiKey = headers['x-api-key'];
+  if ((authorization && authorization.length > 1) || (apiKey && apiKey.length > 1)) return undefined;
+  let fromAuthorization: string | undefined;
+  if (authorization?.[0] !== undefined) {
+    fromAuthorization = AUTHORIZATION.exec(authorization[0])?.[1];
+    if (fromAuthorization === undefined) return undefined;
   }
-  const header = headers['x-api-key'];
-  return Array.isArray(header) ? header[0] : header;
+  const fromApiKey = apiKey?.[0]?.trim();
+  if (fromAuthorization !== undefined && fromApiKey !== undefined && fromAuthorization !== fromApiKey) return undefined;
+  return fromAuthorization ?? (fromApiKey || undefined);
 }

@@ -1,4 +1,4 @@
-import { missingScopes } from '@charter/contracts';
+import { type EndpointContract, missingScopes } from '@charter/contracts';
 import type { Principal } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { t } from '../trpc.ts';
@@ -9,30 +9,33 @@ export function unauthorized(): ApiError {
 }
 
 /**
- * Enforces the contract declared in the procedure's meta before the handler (and before input
- * validation): a key must be present and hold every required scope. Fail-closed: a procedure
- * without a contract is refused.
+ * The one scope rule: the principal must exist and hold every scope the contract requires, for
+ * the object its input names (`scopeTarget`). Fail-closed: a contract without scopes is refused.
+ * Returns the principal, known to be present.
  */
-export const enforceContract = t.middleware(async function enforceContract({ ctx, meta, getRawInput, next }) {
-  const contract = meta?.contract;
+export function authorize(contract: EndpointContract | undefined, principal: Principal | undefined, rawInput: unknown): Principal {
   if (!contract || contract.scopes.length === 0) {
     throw new ApiError('server_error', 'This operation declares no required scopes and is not served.');
   }
-  if (!ctx.principal) throw unauthorized();
+  if (!principal) throw unauthorized();
   let target: string | undefined;
   if (contract.scopeTarget) {
-    const raw = (await getRawInput()) as Record<string, unknown> | undefined;
-    const value = raw?.[contract.scopeTarget];
+    const value = (rawInput as Record<string, unknown> | undefined)?.[contract.scopeTarget];
     target = typeof value === 'string' ? value : undefined;
   }
-  const missing = missingScopes(ctx.principal.scopes, contract.scopes, target);
+  const missing = missingScopes(principal.scopes, contract.scopes, target);
   if (missing.length > 0) {
-    throw new ApiError(
-      'access_denied',
-      `Insufficient permissions. Required scope: ${missing.join(', ')}`,
-      { required_scopes: missing },
-    );
+    throw new ApiError('access_denied', `Insufficient permissions. Required scope: ${missing.join(', ')}`, { required_scopes: missing });
   }
-  const principal: Principal = ctx.principal;
+  return principal;
+}
+
+/**
+ * Enforces the contract declared in the procedure's meta before the handler (and before input
+ * validation), whatever transport called the procedure. The REST edge has already applied the
+ * same rule before claiming an Idempotency-Key; this keeps every other caller fail-closed.
+ */
+export const enforceContract = t.middleware(async function enforceContract({ ctx, meta, getRawInput, next }) {
+  const principal = authorize(meta?.contract, ctx.principal, meta?.contract?.scopeTarget ? await getRawInput() : undefined);
   return next({ ctx: { ...ctx, principal } });
 });

@@ -19,11 +19,19 @@ function tooLarge(limit: number): ApiError {
   return new ApiError('payload_too_large', `The request body is larger than ${limit} bytes.`, {}, { Connection: 'close' });
 }
 
+// A type/subtype token (RFC 9110), with `+json` as the structured syntax suffix (RFC 6838).
+const JSON_SUFFIXED = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*\+json$/;
+
+/** Whether a Content-Type names JSON: `application/json` or any `+json` type, in any letter case, with any parameters. */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  return mediaType === 'application/json' || (mediaType !== undefined && JSON_SUFFIXED.test(mediaType));
+}
+
 /** Parses a JSON object body. An empty body is an empty object; anything else must be JSON of an object. */
 export function parseJsonObject(body: Buffer, contentType: string | undefined): Record<string, unknown> {
   if (body.length === 0) return {};
-  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
-  if (mediaType !== 'application/json' && !mediaType?.endsWith('+json')) {
+  if (!isJsonMediaType(contentType)) {
     throw new ApiError(
       'unsupported_media_type',
       `The request body must be application/json${contentType ? `, not ${contentType.slice(0, 100)}` : '; the Content-Type header is missing'}.`,

@@ -18,6 +18,8 @@ export function send(
 ): void {
   res.statusCode = status;
   res.setHeader('X-Request-ID', requestId);
+  // No response of the API is to be sniffed into another type (an HTML error page, a script).
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (body === undefined || status === 204 || status === 304) {
     res.end();

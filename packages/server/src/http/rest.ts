@@ -5,9 +5,10 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { createOpenApiNodeHttpHandler, createProcedureCache, unwrapZodType } from 'trpc-to-openapi';
 import type { z } from 'zod';
 import { touchLastUsed } from '../auth/last-used.ts';
-import { unauthorized } from '../auth/enforce-contract.ts';
+import { presentedKey } from '../auth/api-key.ts';
+import { authorize, unauthorized } from '../auth/enforce-contract.ts';
 import type { Context, Principal } from '../context.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError, validationFailed, zodIssuesToFieldErrors } from '../errors.ts';
 import { fingerprint, type IdempotencyStore, type IdempotencyTarget, idempotencyErrors, parseIdempotencyKey } from '../idempotency/idempotency.ts';
 import type { Gatekeeper } from '../limits/gatekeeper.ts';
 import { parseJsonObject, parseQuery, readBody } from './read-body.ts';
@@ -123,8 +124,8 @@ export function createRestHandler(options: RestHandlerOptions) {
     const path = url.pathname.slice(API_BASE_PATH.length) || '/';
     const method = (req.method ?? 'GET') as (typeof METHODS)[number];
 
-    // Admission first, so that every request is counted, whatever the edge answers.
-    const admitted = await gatekeeper.admitKey(req.headers);
+    // 1. Admission first, so that every request is counted, whatever the edge answers.
+    const admitted = await gatekeeper.admitKey(presentedKey(req.headersDistinct));
     const decision = admitted?.decision ?? (await gatekeeper.admitAddress(state.clientAddress ?? 'unknown'));
     if (admitted) {
       state.principal = admitted.principal;
@@ -132,6 +133,7 @@ export function createRestHandler(options: RestHandlerOptions) {
     }
     if (!applyAdmission(res, requestId, decision)) return;
 
+    // 2. The route, from the contracts.
     const match = findProcedure(method, path);
     if (!match?.procedure) {
       const allowed = METHODS.filter((candidate) => findProcedure(candidate, path));
@@ -142,38 +144,55 @@ export function createRestHandler(options: RestHandlerOptions) {
       }
       return;
     }
-    const contract = (match.procedure.procedure._def.meta as { contract: EndpointContract }).contract;
+    const procedure = match.procedure.procedure;
+    const contract = (procedure._def.meta as { contract: EndpointContract }).contract;
     if (!admitted) return void sendError(res, requestId, unauthorized());
 
+    // 3. Input, scopes, and for an idempotent request its validation: all before the key is claimed,
+    // so that a request refused here stores nothing and the corrected one may reuse its key.
     const restReq = req as RestRequest;
     let idempotencyKey: string | undefined;
     try {
+      let rawInput: Record<string, unknown>;
       if (method === 'POST' || method === 'PATCH') {
         restReq.body = parseJsonObject(await readBody(req, maxBodyBytes), req.headers['content-type']);
+        rawInput = { ...(restReq.body as Record<string, unknown>), ...match.pathInput };
       } else {
         // GET takes its input from the query; DELETE from the path alone.
         restReq.query = method === 'GET' ? parseQuery(url.searchParams) : {};
+        rawInput = { ...match.pathInput };
       }
-      if (contract.idempotent) idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
+      authorize(contract, admitted.principal, rawInput);
+      if (contract.idempotent) idempotencyKey = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
+      if (idempotencyKey !== undefined) await validateInput(procedure, rawInput);
     } catch (error) {
       return void sendError(res, requestId, error);
     }
-    if (method !== 'GET' && req.headers['content-type'] === undefined) {
-      // trpc-to-openapi insists on a content type even for an empty body; the body is parsed already.
+    if (method !== 'GET') {
+      // The body is parsed already (any JSON media type, in any case); trpc-to-openapi accepts
+      // only this exact value, and insists on one even for an empty body.
       req.headers['content-type'] = 'application/json';
     }
     restReq.url = path + url.search;
 
+    // 4. The handler, with its stored reply when idempotent.
     const ctx: Context = { sql, requestId, principal: admitted.principal, listing: {} };
     const outcome = idempotencyKey
       ? await runIdempotent(restReq, res, ctx, contract, url, {
           keyId: admitted.principal.keyId,
           idempotencyKey,
-          fingerprint: fingerprint(method, url.pathname + url.search, restReq.body),
+          fingerprint: fingerprint(method, url, restReq.body),
         })
       : await run(restReq, res, ctx, contract, url);
     send(res, outcome.status, requestId, outcome.body, outcome.headers);
   };
+}
+
+/** Checks input against the procedure's own input schema, as tRPC will: 422 on failure. */
+async function validateInput(procedure: { _def: unknown }, rawInput: Record<string, unknown>): Promise<void> {
+  const [schema] = (procedure._def as { inputs: z.ZodType[] }).inputs;
+  const result = await schema?.safeParseAsync(rawInput);
+  if (result && !result.success) throw validationFailed(zodIssuesToFieldErrors(result.error.issues));
 }
 
 /** The same request with `cursor` set to the next page's and `page` dropped. */

@@ -13,9 +13,11 @@ const QUOTED_KEY = /^"((?:[\x20-\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/;
  * structured-field string (draft-ietf-httpapi-idempotency-key-header). Undefined when absent;
  * a malformed one is a 400, never silently ignored.
  */
-export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  if (Array.isArray(header)) throw malformed('Send one Idempotency-Key header, not several.');
+export function parseIdempotencyKey(values: readonly string[] | undefined): string | undefined {
+  // Node would join repeated headers into one "a, b" value: each arrives apart here (`headersDistinct`).
+  if (values === undefined || values.length === 0) return undefined;
+  if (values.length > 1) throw malformed('Send one Idempotency-Key header, not several.');
+  const header = values[0] as string;
   const quoted = QUOTED_KEY.exec(header);
   const key = quoted ? (quoted[1] as string).replace(/\\(["\\])/g, '$1') : header;
   if (key.length < 1 || key.length > 255 || (!quoted && !BARE_KEY.test(key)) || !/^[\x20-\x7e]+$/.test(key)) {
@@ -28,9 +30,26 @@ function malformed(message: string): ApiError {
   return new ApiError('bad_request', message);
 }
 
-/** What makes two requests "the same request": method, path and body. */
-export function fingerprint(method: string, path: string, body: unknown): Buffer {
-  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest();
+/**
+ * What makes two requests "the same request": method, path, query and body, in a canonical form,
+ * so that the same JSON with its keys in another order, or the same query parameters in another
+ * order, is the same request.
+ */
+export function fingerprint(method: string, url: URL, body: unknown): Buffer {
+  const query = [...url.searchParams].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256')
+    .update(`${method} ${url.pathname}?${new URLSearchParams(query).toString()}\n${canonicalJson(body ?? null)}`)
+    .digest();
+}
+
+/** JSON with every object's keys in code-point order (as in RFC 8785), whatever order they came in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 export type Claim =

@@ -1,11 +1,9 @@
 import { TIERS } from '@charter/contracts';
 import type { Sql } from '@charter/db';
-import { digestKey, digestsEqual, isWellFormedApiKey, type KeyMode, presentedKey } from '../auth/api-key.ts';
+import { digestKey, digestsEqual, isWellFormedApiKey, type KeyMode } from '../auth/api-key.ts';
 import { effectiveLimits, type Tier } from '@charter/contracts';
 import type { Principal } from '../context.ts';
 import { decide, policyState, type RateDecision } from './rate-limit.ts';
-
-export type RequestHeaders = Parameters<typeof presentedKey>[0];
 
 /**
  * Who may come in, and how often. The server asks it once per request; tests and benchmarks can
@@ -13,10 +11,10 @@ export type RequestHeaders = Parameters<typeof presentedKey>[0];
  */
 export interface Gatekeeper {
   /**
-   * Authenticates the presented key and counts the request against its limits, atomically.
-   * Undefined when there is no valid key (nothing is counted for the key then).
+   * Authenticates the presented key (see `presentedKey`) and counts the request against its
+   * limits, atomically. Undefined when there is no valid key (nothing is counted for the key then).
    */
-  admitKey(headers: RequestHeaders): Promise<{ principal: Principal; decision: RateDecision } | undefined>;
+  admitKey(key: string | undefined): Promise<{ principal: Principal; decision: RateDecision } | undefined>;
   /** Counts a request without a valid key against its client address's limit. */
   admitAddress(address: string): Promise<RateDecision>;
 }
@@ -51,8 +49,7 @@ const TIER_TABLE = JSON.stringify(TIERS);
  */
 export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: number }): Gatekeeper {
   return {
-    async admitKey(headers) {
-      const key = presentedKey(headers);
+    async admitKey(key) {
       if (!key || !isWellFormedApiKey(key)) return undefined;
       const digest = digestKey(key);
       const [row] = await sql<AdmissionRow[]>`

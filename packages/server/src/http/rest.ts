@@ -4,6 +4,7 @@ import type { Queryable, Sql } from '@charter/db';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { createOpenApiNodeHttpHandler, createProcedureCache, unwrapZodType } from 'trpc-to-openapi';
 import type { z } from 'zod';
+import { presentedKey } from '../auth/api-key.ts';
 import { touchLastUsed } from '../auth/last-used.ts';
 import { unauthorized } from '../auth/enforce-contract.ts';
 import type { Context, Principal } from '../context.ts';
@@ -170,9 +171,12 @@ export function createRestHandler(options: RestHandlerOptions) {
           keyId: admitted.principal.keyId,
           idempotencyKey,
           fingerprint: fingerprint(method, url.pathname + url.search, restReq.body),
+          sealWith: contract.returnsSecret ? presentedKey(req.headers) : undefined,
         })
       : await run(restReq, res, ctx, contract, url);
-    send(res, outcome.status, requestId, outcome.body, outcome.headers);
+    // A secret must not linger in a browser's or a proxy's cache.
+    const secretHeaders: Record<string, string> = contract.returnsSecret ? { 'Cache-Control': 'no-store' } : {};
+    send(res, outcome.status, requestId, outcome.body, { ...outcome.headers, ...secretHeaders });
   };
 }
 

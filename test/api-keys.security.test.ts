@@ -68,13 +68,17 @@ describe('a key manages only keys within its own rights', () => {
   });
 
   it('cannot rotate a broader key: no new secret is issued and the old one keeps working', async () => {
-    const target = await issue({ scopes: ['records:*'] });
-    const caller = await issue({ scopes: ['api-keys:write', 'records:read'] });
-    const rotated = await call(server, 'POST', `/api-keys/${target.id}/rotate`, { key: caller.key, body: { grace_period_hours: 0 } });
-    expectDenied(rotated, /records:\*/);
-    expect(rotated.text).not.toMatch(/sk_(live|test)_/);
-    expect((await call(server, 'GET', '/api-keys', { key: target.key })).status).toBe(403);
-    expect((await call(server, 'GET', `/modules/${(await createModule(server)).id}/records`, { key: target.key })).status).toBe(200);
+    const caller = await issue({ scopes: ['api-keys:write', 'records:read'], tier: 'starter', expires_at: inMinutes(60) });
+    const module = await createModule(server);
+    const wider = await issue({ scopes: ['records:*'] });
+    const faster = await issue({ scopes: ['records:read'], tier: 'pro', expires_at: inMinutes(30) });
+    const longer = await issue({ scopes: ['records:read'], tier: 'free' });
+    for (const [target, reason] of [[wider, /records:\*/], [faster, /rate_limit_per_minute 5000 exceeds/], [longer, /expires_at must be set/]] as const) {
+      const rotated = await call(server, 'POST', `/api-keys/${target.id}/rotate`, { key: caller.key, body: { grace_period_hours: 0 } });
+      expectDenied(rotated, reason);
+      expect(rotated.text).not.toMatch(/sk_(live|test)_/);
+      expect((await call(server, 'GET', `/modules/${module.id}/records`, { key: target.key })).status).toBe(200);
+    }
   });
 
   it('cannot revoke or patch a key with a higher daily quota, nor patch one beyond its own', async () => {

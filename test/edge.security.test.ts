@@ -47,7 +47,8 @@ async function createKey(body: Record<string, unknown>): Promise<{ id: string; k
 
 describe('a key is accepted only in the three documented forms', () => {
   it('Bearer, ApiKey (any letter case) and X-API-Key work', async () => {
-    for (const headers of [{ authorization: `Bearer ${server.key}` }, { authorization: `apikey ${server.key}` }, { 'x-api-key': server.key }]) {
+    const forms: Record<string, string>[] = [{ authorization: `Bearer ${server.key}` }, { authorization: `apikey ${server.key}` }, { 'x-api-key': server.key }];
+    for (const headers of forms) {
       const response = await call(server, 'GET', '/modules', { key: null, headers });
       expect(response.status, JSON.stringify(headers)).toBe(200);
     }

@@ -101,10 +101,11 @@ export const createApiKey = defineEndpoint({
   tags: ['API keys'],
   summary: 'Create an API key',
   description:
-    'Issues a key in the workspace. Its secret is in this response and nowhere else, ever. A key can only issue keys whose scopes and limits are within its own (403 otherwise).',
+    'Issues a key in the workspace. Its secret is in this response and nowhere else, ever. A key can only issue keys whose scopes, limits and lifetime are within its own, and a test key only test keys (403 otherwise).',
   scopes: ['api-keys:write'],
   successStatus: 201,
   idempotent: true,
+  returnsSecret: true,
   input: z
     .object({
       name: z.string().trim().min(1).max(100).regex(NAME_TEXT, NAME_TEXT_MESSAGE).meta({ example: 'Production backend' }),
@@ -142,7 +143,8 @@ export const updateApiKey = defineEndpoint({
   path: '/api-keys/{key_id}',
   tags: ['API keys'],
   summary: 'Update an API key',
-  description: 'Renames a key or changes its limits or expiry. `null` returns a limit to the tier\'s, or removes the expiry or quota.',
+  description:
+    'Renames a key or changes its limits or expiry. `null` returns a limit to the tier\'s, or removes the expiry or quota. A key can only update keys within its own scopes, limits and lifetime, and only to values within them (403 otherwise).',
   scopes: ['api-keys:write'],
   successStatus: 200,
   idempotent: true,
@@ -167,7 +169,8 @@ export const revokeApiKey = defineEndpoint({
   path: '/api-keys/{key_id}',
   tags: ['API keys'],
   summary: 'Revoke an API key',
-  description: 'Revokes a key at once: its very next request, on any server, gets 401.',
+  description:
+    'Revokes a key at once: its very next request, on any server, gets 401. A key can only revoke keys within its own scopes, limits and lifetime (403 otherwise).',
   scopes: ['api-keys:delete'],
   successStatus: 204,
   idempotent: true,
@@ -183,10 +186,11 @@ export const rotateApiKey = defineEndpoint({
   tags: ['API keys'],
   summary: 'Rotate an API key',
   description:
-    'Issues a new secret for the key (same ID, scopes and limits). The previous secret keeps working for `grace_period_hours`, then gets 401. The new secret is in this response only.',
+    'Issues a new secret for the key (same ID, scopes and limits). The previous secret keeps working for `grace_period_hours`, then gets 401. The new secret is in this response only. A key can only rotate keys within its own scopes, limits and lifetime (403 otherwise), and a previous secret in its grace period cannot manage keys at all.',
   scopes: ['api-keys:write'],
   successStatus: 200,
   idempotent: true,
+  returnsSecret: true,
   input: z
     .object({
       key_id: ApiKeyId,

@@ -30,6 +30,11 @@ export interface EndpointContract<
   successStatus: 200 | 201 | 204;
   /** Whether the endpoint honours an `Idempotency-Key` header (POST, PATCH and DELETE do). */
   idempotent: boolean;
+  /**
+   * Set when the success body carries a secret: the response is sent with `Cache-Control:
+   * no-store`, and its stored idempotent reply is sealed under the caller's own secret.
+   */
+  returnsSecret?: true;
   /** Path parameters, query parameters (GET) or body fields (POST, PATCH), as one object. */
   input: Input;
   /** The success body (ignored for 204). */

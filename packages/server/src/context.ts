@@ -10,6 +10,13 @@ export interface Principal {
   perMinute: number;
   burst: number;
   dailyQuota: number | null;
+  /** When the key stops working, or null when it never does. */
+  expiresAt: Date | null;
+  /**
+   * Whether the presented secret is a previous one still in its rotation's grace period: it may
+   * call the API but not manage keys (else a leaked old secret could rotate the owner out).
+   */
+  secretInGrace: boolean;
   lastUsedAt: Date | null;
 }
 

@@ -41,6 +41,8 @@ const fixedPrincipal: Principal = {
   perMinute: Number.MAX_SAFE_INTEGER,
   burst: 0,
   dailyQuota: null,
+  expiresAt: null,
+  secretInGrace: false,
   lastUsedAt: new Date(),
 };
 const openDoor: Gatekeeper = {

@@ -145,7 +145,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description Issues a key in the workspace. Its secret is in this response and nowhere else, ever. A key can only issue keys whose scopes and limits are within its own (403 otherwise).
+         * @description Issues a key in the workspace. Its secret is in this response and nowhere else, ever. A key can only issue keys whose scopes, limits and lifetime are within its own, and a test key only test keys (403 otherwise).
          *
          *     Required scopes: `api-keys:write`.
          */
@@ -174,7 +174,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API key
-         * @description Revokes a key at once: its very next request, on any server, gets 401.
+         * @description Revokes a key at once: its very next request, on any server, gets 401. A key can only revoke keys within its own scopes, limits and lifetime (403 otherwise).
          *
          *     Required scopes: `api-keys:delete`.
          */
@@ -183,7 +183,7 @@ export interface paths {
         head?: never;
         /**
          * Update an API key
-         * @description Renames a key or changes its limits or expiry. `null` returns a limit to the tier's, or removes the expiry or quota.
+         * @description Renames a key or changes its limits or expiry. `null` returns a limit to the tier's, or removes the expiry or quota. A key can only update keys within its own scopes, limits and lifetime, and only to values within them (403 otherwise).
          *
          *     Required scopes: `api-keys:write`.
          */
@@ -201,7 +201,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate an API key
-         * @description Issues a new secret for the key (same ID, scopes and limits). The previous secret keeps working for `grace_period_hours`, then gets 401. The new secret is in this response only.
+         * @description Issues a new secret for the key (same ID, scopes and limits). The previous secret keeps working for `grace_period_hours`, then gets 401. The new secret is in this response only. A key can only rotate keys within its own scopes, limits and lifetime (403 otherwise), and a previous secret in its grace period cannot manage keys at all.
          *
          *     Required scopes: `api-keys:write`.
          */
@@ -1942,6 +1942,8 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description Always `no-store`: the body carries a secret. */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2133,6 +2135,8 @@ export interface operations {
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     RateLimit: components["headers"]["RateLimit"];
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description Always `no-store`: the body carries a secret. */
+                    "Cache-Control"?: "no-store";
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,38 +1,11 @@
-import { effectiveLimits, scopesCover, type Tier } from '@charter/contracts';
 import { type TransactionSql, transaction } from '@charter/db';
-import type { Principal } from '../context.ts';
-import { ApiError, notFound, validationFailed } from '../errors.ts';
+import { assertWithinCaller } from '../auth/key-management.ts';
+import { notFound, validationFailed } from '../errors.ts';
 import { utcInstant } from '../instants.ts';
 import { iso } from './serialize.ts';
 import { issueKey, type KeyRow, rotateSecret, toApiKey } from '../keys.ts';
 import { servePage } from '../lists.ts';
 import type { Handler } from './types.ts';
-
-/** Refuses to hand out scopes the calling key does not hold itself: 403 naming them. */
-function assertScopesHeld(caller: Principal, requested: readonly string[]): void {
-  const uncovered = requested.filter((scope) => !scopesCover(caller.scopes, [scope]));
-  if (uncovered.length > 0) {
-    throw new ApiError(
-      'access_denied',
-      `Insufficient permissions. A key cannot grant scopes it does not hold: ${uncovered.join(', ')}`,
-      { required_scopes: uncovered },
-    );
-  }
-}
-
-/** Refuses limits beyond the calling key's own: a key cannot mint itself a bigger allowance. */
-function assertLimitsWithin(caller: Principal, limits: { tier: Tier; rate_limit_per_minute: number | null; burst: number | null; daily_quota: number | null }): void {
-  const wanted = effectiveLimits(limits);
-  const problems: string[] = [];
-  if (wanted.perMinute > caller.perMinute) problems.push(`rate_limit_per_minute ${wanted.perMinute} exceeds this key's ${caller.perMinute}`);
-  if (wanted.burst > caller.burst) problems.push(`burst ${wanted.burst} exceeds this key's ${caller.burst}`);
-  if (caller.dailyQuota !== null && (limits.daily_quota === null || limits.daily_quota > caller.dailyQuota)) {
-    problems.push(`daily_quota must be at most this key's ${caller.dailyQuota}`);
-  }
-  if (problems.length > 0) {
-    throw new ApiError('access_denied', `Insufficient permissions. A key cannot grant limits beyond its own: ${problems.join('; ')}.`);
-  }
-}
 
 /** The expiry as UTC text SQL can store, refusing the past and what lies beyond the year 9999. */
 function futureInstant<T extends string | null | undefined>(expiresAt: T): T {
@@ -67,17 +40,19 @@ export const listApiKeys: Handler<'listApiKeys'> = async (ctx, input) => {
 };
 
 export const createApiKey: Handler<'createApiKey'> = async ({ sql, principal }, input) => {
-  assertScopesHeld(principal, input.scopes);
-  assertLimitsWithin(principal, {
-    tier: input.tier,
+  const expiresAt = futureInstant(input.expires_at);
+  const settings = {
+    ...input,
+    scopes: [...new Set(input.scopes)],
     rate_limit_per_minute: input.rate_limit_per_minute ?? null,
     burst: input.burst ?? null,
     daily_quota: input.daily_quota ?? null,
-  });
-  const expiresAt = futureInstant(input.expires_at);
+    expires_at: expiresAt ?? null,
+  };
+  assertWithinCaller(principal, settings, 'grant');
   return transaction(sql, async (tx) => {
-    await assertScopeTargetsExist(tx, principal.workspaceId, input.scopes);
-    const { row, plaintext } = await issueKey(tx, principal.workspaceId, { ...input, expires_at: expiresAt, scopes: [...new Set(input.scopes)] });
+    await assertScopeTargetsExist(tx, principal.workspaceId, settings.scopes);
+    const { row, plaintext } = await issueKey(tx, principal.workspaceId, settings);
     return { ...toApiKey(row), key: plaintext };
   });
 };
@@ -92,6 +67,7 @@ export const getApiKey: Handler<'getApiKey'> = async ({ sql, principal }, input)
 export const updateApiKey: Handler<'updateApiKey'> = async ({ sql, principal }, input) =>
   transaction(sql, async (tx) => {
     const current = await findKey(tx, principal.workspaceId, input.key_id);
+    assertWithinCaller(principal, current, 'manage');
     const pick = <K extends 'rate_limit_per_minute' | 'burst' | 'daily_quota'>(field: K) =>
       input[field] === undefined ? current[field] : (input[field] ?? null);
     const next = {
@@ -100,8 +76,8 @@ export const updateApiKey: Handler<'updateApiKey'> = async ({ sql, principal }, 
       burst: pick('burst'),
       daily_quota: pick('daily_quota'),
     };
-    assertLimitsWithin(principal, next);
     const expiresAt = input.expires_at === undefined ? (current.expires_at && iso(current.expires_at)) : futureInstant(input.expires_at);
+    assertWithinCaller(principal, { ...current, ...next, expires_at: expiresAt }, 'grant');
     const [row] = await tx<KeyRow[]>`
       update api_keys set
         name = ${input.name ?? current.name},
@@ -116,17 +92,17 @@ export const updateApiKey: Handler<'updateApiKey'> = async ({ sql, principal }, 
     return toApiKey(row as KeyRow);
   });
 
-export const revokeApiKey: Handler<'revokeApiKey'> = async ({ sql, principal }, input) => {
-  const revoked = await sql`
-    update api_keys set revoked_at = now(), updated_at = now()
-    where id = ${input.key_id} and workspace_id = ${principal.workspaceId} and revoked_at is null`;
-  if (revoked.count === 0) throw notFound('API key');
-};
+export const revokeApiKey: Handler<'revokeApiKey'> = async ({ sql, principal }, input) =>
+  transaction(sql, async (tx) => {
+    const current = await findKey(tx, principal.workspaceId, input.key_id);
+    assertWithinCaller(principal, current, 'manage');
+    await tx`update api_keys set revoked_at = now(), updated_at = now() where id = ${current.id}`;
+  });
 
 export const rotateApiKey: Handler<'rotateApiKey'> = async ({ sql, principal }, input) =>
   transaction(sql, async (tx) => {
     const current = await findKey(tx, principal.workspaceId, input.key_id);
-    assertScopesHeld(principal, current.scopes);
+    assertWithinCaller(principal, current, 'manage');
     const rotated = await rotateSecret(tx, current, Math.round(input.grace_period_hours * 3600));
     return { ...toApiKey(rotated.row), key: rotated.plaintext, grace_period_ends_at: iso(rotated.graceEndsAt) };
   });

@@ -4,8 +4,8 @@ import type { Queryable, Sql } from '@charter/db';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { createOpenApiNodeHttpHandler, createProcedureCache, unwrapZodType } from 'trpc-to-openapi';
 import type { z } from 'zod';
-import { touchLastUsed } from '../auth/last-used.ts';
 import { presentedKey } from '../auth/api-key.ts';
+import { touchLastUsed } from '../auth/last-used.ts';
 import { authorize, unauthorized } from '../auth/enforce-contract.ts';
 import type { Context, Principal } from '../context.ts';
 import { ApiError, validationFailed, zodIssuesToFieldErrors } from '../errors.ts';
@@ -125,7 +125,8 @@ export function createRestHandler(options: RestHandlerOptions) {
     const method = (req.method ?? 'GET') as (typeof METHODS)[number];
 
     // 1. Admission first, so that every request is counted, whatever the edge answers.
-    const admitted = await gatekeeper.admitKey(presentedKey(req.headersDistinct));
+    const presented = presentedKey(req.headersDistinct);
+    const admitted = await gatekeeper.admitKey(presented);
     const decision = admitted?.decision ?? (await gatekeeper.admitAddress(state.clientAddress ?? 'unknown'));
     if (admitted) {
       state.principal = admitted.principal;
@@ -182,9 +183,12 @@ export function createRestHandler(options: RestHandlerOptions) {
           keyId: admitted.principal.keyId,
           idempotencyKey,
           fingerprint: fingerprint(method, url, restReq.body),
+          sealWith: contract.returnsSecret ? presented : undefined,
         })
       : await run(restReq, res, ctx, contract, url);
-    send(res, outcome.status, requestId, outcome.body, outcome.headers);
+    // A secret must not linger in a browser's or a proxy's cache.
+    const secretHeaders: Record<string, string> = contract.returnsSecret ? { 'Cache-Control': 'no-store' } : {};
+    send(res, outcome.status, requestId, outcome.body, { ...outcome.headers, ...secretHeaders });
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Queryable, Sql } from '@charter/db';
 import { ApiError } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -56,12 +56,66 @@ export type Claim =
   | { kind: 'owner'; owner: string }
   | { kind: 'replay'; status: number; body: string }
   | { kind: 'in-flight' }
-  | { kind: 'mismatch' };
+  | { kind: 'mismatch' }
+  | { kind: 'other-secret' };
 
 export interface IdempotencyTarget {
   keyId: string;
   idempotencyKey: string;
   fingerprint: Buffer;
+  /**
+   * The API secret the request presented, set when its reply carries a secret: the stored reply
+   * is then sealed under it (see `sealReply`), and only a request presenting it can open it.
+   */
+  sealWith?: string | undefined;
+}
+
+// Sealed replies are `v1.` and base64 (never `_`, so never the shape of a key); plain replies are JSON or empty.
+const SEALED_PREFIX = 'v1.';
+
+/**
+ * A stored reply that carries a secret must survive for a retry after a lost response, yet the
+ * database alone must not be able to give the secret back. So it is sealed with AES-256-GCM
+ * under a key derived by HKDF-SHA256 from the API secret the request presented, salted with the
+ * (key ID, Idempotency-Key) pair and bound to it and to the status as associated data. Sound
+ * because the database holds that secret only as its SHA-256 digest, and the digest does not
+ * yield the HKDF output: HKDF-Extract is HMAC-SHA256 keyed by the salt over the secret, which
+ * hashes the secret behind the salt's block, never the secret alone; and the secret's 190 random
+ * bits put guessing it from its digest out of reach. A retry presents the same secret and opens it.
+ */
+function replyKey(target: IdempotencyTarget, secret: string): Buffer {
+  const salt = JSON.stringify([target.keyId, target.idempotencyKey]);
+  return Buffer.from(hkdfSync('sha256', secret, salt, 'charter idempotent reply v1', 32));
+}
+
+function associatedData(target: IdempotencyTarget, status: number): Buffer {
+  return Buffer.from(JSON.stringify([target.keyId, target.idempotencyKey, status]));
+}
+
+/** The reply as stored: sealed when the target names a secret, as is otherwise. */
+export function sealReply(target: IdempotencyTarget, status: number, body: string): string {
+  if (target.sealWith === undefined) return body;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', replyKey(target, target.sealWith), iv);
+  cipher.setAAD(associatedData(target, status));
+  const sealed = Buffer.concat([cipher.update(body, 'utf8'), cipher.final()]);
+  return SEALED_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64');
+}
+
+/** The stored reply's body, or undefined when it is sealed and the request's secret cannot open it. */
+export function openReply(target: IdempotencyTarget, status: number, stored: string): string | undefined {
+  if (!stored.startsWith(SEALED_PREFIX)) return stored;
+  if (target.sealWith === undefined) return undefined;
+  const raw = Buffer.from(stored.slice(SEALED_PREFIX.length), 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', replyKey(target, target.sealWith), raw.subarray(0, 12));
+  decipher.setAAD(associatedData(target, status));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  try {
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  } catch {
+    // Another secret of the same key (say, the one a rotation issued): the tag does not verify.
+    return undefined;
+  }
 }
 
 /**
@@ -95,7 +149,9 @@ export class IdempotencyStore {
     if (!existing) return { kind: 'in-flight' };
     if (!existing.fingerprint.equals(target.fingerprint)) return { kind: 'mismatch' };
     if (existing.status === null) return { kind: 'in-flight' };
-    return { kind: 'replay', status: existing.status, body: existing.response_body ?? '' };
+    const body = openReply(target, existing.status, existing.response_body ?? '');
+    if (body === undefined) return { kind: 'other-secret' };
+    return { kind: 'replay', status: existing.status, body };
   }
 
   /**
@@ -104,7 +160,7 @@ export class IdempotencyStore {
    */
   async complete(tx: Queryable, target: IdempotencyTarget, owner: string, status: number, body: string): Promise<boolean> {
     const stored = await tx`
-      update idempotency_keys set status = ${status}, response_body = ${body}, locked_until = null
+      update idempotency_keys set status = ${status}, response_body = ${sealReply(target, status, body)}, locked_until = null
       where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey} and owner = ${owner} and status is null`;
     return stored.count === 1;
   }
@@ -123,16 +179,24 @@ export class IdempotencyStore {
   }
 }
 
-export function idempotencyErrors(kind: 'in-flight' | 'mismatch'): ApiError {
-  return kind === 'in-flight'
-    ? new ApiError(
+export function idempotencyErrors(kind: 'in-flight' | 'mismatch' | 'other-secret'): ApiError {
+  switch (kind) {
+    case 'in-flight':
+      return new ApiError(
         'idempotency_key_in_use',
         'A request with this Idempotency-Key is still being processed. Retry in a moment.',
         {},
         { 'Retry-After': '1' },
-      )
-    : new ApiError(
+      );
+    case 'mismatch':
+      return new ApiError(
         'idempotency_key_reused',
         'This Idempotency-Key was already used with a different request (method, path or body).',
       );
+    case 'other-secret':
+      return new ApiError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used with another secret of this API key. Its response carries a secret and can only be replayed to the secret that sent the request; use a new Idempotency-Key.',
+      );
+  }
 }

@@ -28,8 +28,10 @@ interface AdmissionRow {
   rate_limit_per_minute: number | null;
   burst: number | null;
   daily_quota: number | null;
+  expires_at: Date | null;
   last_used_at: Date | null;
   digest: Buffer;
+  in_grace: boolean;
   minute_count: number;
   minute_start: Date;
   day_count: number | null;
@@ -55,7 +57,7 @@ export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: n
       const [row] = await sql<AdmissionRow[]>`
         with key as (
           select k.id, k.workspace_id, k.scopes, k.mode, k.tier, k.rate_limit_per_minute, k.burst, k.daily_quota,
-                 k.last_used_at, s.digest, t.per_minute
+                 k.expires_at, k.last_used_at, s.digest, s.expires_at is not null as in_grace, t.per_minute
                    + coalesce(k.burst, floor(t.per_minute * t.burst_percent / 100)::int) as minute_cap
           from api_key_secrets s
           join api_keys k on k.id = s.key_id
@@ -82,7 +84,7 @@ export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: n
           returning c.count
         )
         select key.id, key.workspace_id, key.scopes, key.mode, key.tier, key.rate_limit_per_minute, key.burst,
-               key.daily_quota, key.last_used_at, key.digest,
+               key.daily_quota, key.expires_at, key.last_used_at, key.digest, key.in_grace,
                minute.count as minute_count, minute.window_start as minute_start,
                coalesce((select count from day), (
                  select count from rate_limit_counters
@@ -106,6 +108,9 @@ export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: n
           perMinute: limits.perMinute,
           burst: limits.burst,
           dailyQuota: row.daily_quota,
+          expiresAt: row.expires_at,
+          // Only a rotation sets a secret's expiry: a secret with one is a previous secret in its grace.
+          secretInGrace: row.in_grace,
           lastUsedAt: row.last_used_at,
         },
         decision: decide(policies),

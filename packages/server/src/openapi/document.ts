@@ -236,6 +236,9 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
   delete operation.responses['200'];
   const successHeaders: Json = { ...COMMON_HEADERS };
   if (contract.idempotent) successHeaders['Idempotent-Replayed'] = { $ref: '#/components/headers/Idempotent-Replayed' };
+  if (contract.returnsSecret) {
+    successHeaders['Cache-Control'] = { description: 'Always `no-store`: the body carries a secret.', schema: { type: 'string', enum: ['no-store'] } };
+  }
   if (contract.list) {
     successHeaders.Link = {
       description: 'RFC 8288 link to the next page (`rel="next"`), present while there are more items.',

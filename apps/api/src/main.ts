@@ -1,10 +1,14 @@
-import { createApp, listen } from '@charter/server';
+import { bootstrapWorkspace, createApp, listen } from '@charter/server';
 import { loadSettings } from './config.ts';
 import { openDatabase } from './database.ts';
+import { listenProblem } from './preflight.ts';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
+  const problem = await listenProblem(settings.HOST, settings.PORT);
+  if (problem) throw new Error(`Invalid settings:\n  ${problem}`);
   const database = await openDatabase(settings);
+  const first = await bootstrapWorkspace(database.sql, { name: 'My workspace' });
   const app = createApp({
     sql: database.sql,
     fastSql: database.fastSql,
@@ -16,6 +20,20 @@ async function main(): Promise<void> {
   const where = database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;
   console.log(`Charter API listening on ${running.url} (database: ${where})`);
   console.log(`API reference: ${running.url}/docs`);
+  if (first) {
+    console.log(
+      [
+        '',
+        `First start on an empty database: created workspace ${first.workspaceId} and its first API key (every scope).`,
+        'The key is shown this once and stored only as a digest; keep it somewhere safe:',
+        '',
+        `  ${first.key}`,
+        '',
+        `Try it:  curl -H "Authorization: Bearer ${first.key}" ${running.url}/api/v1/modules`,
+        '',
+      ].join('\n'),
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -4,7 +4,7 @@ export { ApiError } from './errors.ts';
 export { buildOpenApiDocument } from './openapi/document.ts';
 export { downgradeToOpenApi30 } from './openapi/downgrade.ts';
 export { type AppRouter, buildRouter } from './router.ts';
-export { createWorkspace, type NewWorkspace } from './workspaces.ts';
+export { bootstrapWorkspace, createWorkspace, type NewWorkspace } from './workspaces.ts';
 export { type AccessLogEntry, AccessLogWriter, noRequestLog, type RequestLog } from './logs/access-log.ts';
 export { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
 export type { Principal } from './context.ts';

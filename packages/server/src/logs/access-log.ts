@@ -167,18 +167,21 @@ export class AccessLogWriter implements RequestLog {
       if (entry.status >= 400) bucket.errors++;
       usage.set(id, bucket);
     }
+    // Upserted in key order: processes writing the same rows at once then lock them in the same
+    // order, and cannot deadlock.
+    const inOrder = <Row>(byKey: Map<string, Row>) => [...byKey.keys()].sort().map((key) => byKey.get(key) as Row);
     await this.sql.begin(async (tx) => {
       if (rows.length > 0) await tx`insert into access_logs ${tx(rows)}`;
       if (usage.size > 0) {
         await tx`
-          insert into usage_minutes ${tx([...usage.values()])}
+          insert into usage_minutes ${tx(inOrder(usage))}
           on conflict (key_id, minute) do update set
             requests = usage_minutes.requests + excluded.requests,
             errors = usage_minutes.errors + excluded.errors`;
       }
       if (unauthenticated.size > 0) {
         await tx`
-          insert into unauthenticated_requests ${tx([...unauthenticated.values()])}
+          insert into unauthenticated_requests ${tx(inOrder(unauthenticated))}
           on conflict (minute, client_address, method, status) do update set
             requests = unauthenticated_requests.requests + excluded.requests,
             sample_path = excluded.sample_path,

@@ -53,12 +53,14 @@ describe('the runnable API on its embedded database', () => {
       PORT: 'eighty',
       DATABASE_URL: 'mysql://nope',
       MAX_BODY_BYTES: '12',
+      IDEMPOTENCY_RETENTION_HOURS: '12',
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Invalid settings:');
     expect(result.stderr).toContain('PORT="eighty": must be a whole number');
     expect(result.stderr).toContain('DATABASE_URL="mysql://nope": must be a postgres:// or postgresql:// URL');
     expect(result.stderr).toMatch(/MAX_BODY_BYTES="12": must be at least 1024/);
+    expect(result.stderr).toContain('IDEMPOTENCY_RETENTION_HOURS="12": must be at least 24');
   });
 
   it('prints the CLI usage for an unknown command', async () => {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_RETENTION, MIN_RETENTION } from '@charter/server';
 import { z } from 'zod';
 
 /** Where the embedded database keeps its files by default: `.data/pglite` at the repository root. */
@@ -26,6 +27,12 @@ const Settings = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   ADDRESS_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(300),
   IDEMPOTENCY_LOCK_SECONDS: integer(1, 3600).default(30),
+  // Retention: defaults and minimums are the server's (maintenance/retention.ts); at most ten years.
+  ACCESS_LOG_RETENTION_DAYS: integer(MIN_RETENTION.accessLogDays, 3650).default(DEFAULT_RETENTION.accessLogDays),
+  UNAUTHENTICATED_LOG_RETENTION_DAYS: integer(MIN_RETENTION.unauthenticatedLogDays, 3650).default(DEFAULT_RETENTION.unauthenticatedLogDays),
+  USAGE_RETENTION_DAYS: integer(MIN_RETENTION.usageDays, 3650).default(DEFAULT_RETENTION.usageDays),
+  IDEMPOTENCY_RETENTION_HOURS: integer(MIN_RETENTION.idempotencyHours, 87_600).default(DEFAULT_RETENTION.idempotencyHours),
+  RATE_LIMIT_COUNTER_RETENTION_HOURS: integer(MIN_RETENTION.counterHours, 87_600).default(DEFAULT_RETENTION.counterHours),
 });
 
 export type Settings = z.infer<typeof Settings>;

@@ -15,6 +15,13 @@ async function main(): Promise<void> {
     maxBodyBytes: settings.MAX_BODY_BYTES,
     addressLimitPerMinute: settings.ADDRESS_RATE_LIMIT_PER_MINUTE,
     idempotencyLockSeconds: settings.IDEMPOTENCY_LOCK_SECONDS,
+    retention: {
+      accessLogDays: settings.ACCESS_LOG_RETENTION_DAYS,
+      unauthenticatedLogDays: settings.UNAUTHENTICATED_LOG_RETENTION_DAYS,
+      usageDays: settings.USAGE_RETENTION_DAYS,
+      idempotencyHours: settings.IDEMPOTENCY_RETENTION_HOURS,
+      counterHours: settings.RATE_LIMIT_COUNTER_RETENTION_HOURS,
+    },
   });
   const running = await listen(app, settings.PORT, settings.HOST);
   const where = database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;

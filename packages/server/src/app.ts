@@ -13,6 +13,7 @@ import { IdempotencyStore } from './idempotency/idempotency.ts';
 import { memoryAddressLimiter } from './limits/address-window.ts';
 import { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
 import { AccessLogWriter, type RequestLog } from './logs/access-log.ts';
+import { purgeExpired, type Retention, resolveRetention } from './maintenance/retention.ts';
 import { buildOpenApiDocument } from './openapi/document.ts';
 import { downgradeToOpenApi30 } from './openapi/downgrade.ts';
 import { buildRouter, handlers as defaultHandlers } from './router.ts';
@@ -28,6 +29,8 @@ export interface AppOptions {
   addressLimitPerMinute?: number;
   /** How long an idempotent request holds its key before a retry may take it over. Default 30 s. */
   idempotencyLockSeconds?: number;
+  /** How long logs, usage, idempotency records and counters are kept (see `DEFAULT_RETENTION`). */
+  retention?: Partial<Retention>;
   /** Where server errors are reported (never to the client). Default: console.error. */
   logError?: (message: string, error: unknown) => void;
   /** Replaces endpoint handlers (tests use it to make a handler fail on purpose). */
@@ -70,7 +73,8 @@ export function createApp(options: AppOptions): App {
   const gatekeeper = options.gatekeeper ?? postgresGatekeeper(fastSql, { addressLimitPerMinute });
   const admitPublic = memoryAddressLimiter(addressLimitPerMinute);
   const requestLog = options.requestLog ?? new AccessLogWriter(fastSql, { onError: (error) => logError('access log write failed', error) });
-  const idempotency = new IdempotencyStore(sql, options.idempotencyLockSeconds ?? 30);
+  const retention = resolveRetention(options.retention);
+  const idempotency = new IdempotencyStore(sql, options.idempotencyLockSeconds ?? 30, retention.idempotencyHours);
   const handleRest = createRestHandler({
     router,
     sql,
@@ -80,12 +84,15 @@ export function createApp(options: AppOptions): App {
     onServerError: (error, requestId) => logError(`[${requestId}] server error`, error),
   });
 
-  // Expired idempotency records and old counter windows are dropped now and then.
+  // What is past its retention is purged now and then; a slow purge is never run twice at once.
+  let purging: Promise<unknown> | undefined;
+  const stopPurging = new AbortController();
   const maintenance = setInterval(() => {
-    idempotency.purgeExpired().catch((error: unknown) => logError('idempotency purge failed', error));
-    fastSql`delete from rate_limit_counters where window_start < now() - interval '2 days'`.catch((error: unknown) =>
-      logError('counter purge failed', error),
-    );
+    purging ??= purgeExpired(fastSql, retention, { signal: stopPurging.signal })
+      .catch((error: unknown) => logError('retention purge failed', error))
+      .finally(() => {
+        purging = undefined;
+      });
   }, MAINTENANCE_INTERVAL_MS);
   maintenance.unref();
 
@@ -185,6 +192,8 @@ export function createApp(options: AppOptions): App {
     flush: () => requestLog.flush(),
     async close() {
       clearInterval(maintenance);
+      stopPurging.abort();
+      await purging;
       await requestLog.close();
     },
   };

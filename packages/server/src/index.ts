@@ -5,7 +5,15 @@ export { buildOpenApiDocument } from './openapi/document.ts';
 export { downgradeToOpenApi30 } from './openapi/downgrade.ts';
 export { type AppRouter, buildRouter } from './router.ts';
 export { bootstrapWorkspace, createWorkspace, type NewWorkspace } from './workspaces.ts';
-export { type AccessLogEntry, AccessLogWriter, noRequestLog, type RequestLog } from './logs/access-log.ts';
+export { type AccessLogEntry, AccessLogWriter, MAX_LOGGED_PATH, noRequestLog, type RequestLog } from './logs/access-log.ts';
+export {
+  DEFAULT_RETENTION,
+  MIN_RETENTION,
+  type PurgeCounts,
+  purgeExpired,
+  type Retention,
+  resolveRetention,
+} from './maintenance/retention.ts';
 export { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
 export type { Principal } from './context.ts';
 export { handlers as defaultHandlers } from './router.ts';

@@ -128,17 +128,19 @@ export class IdempotencyStore {
   constructor(
     private readonly sql: Sql,
     private readonly lockSeconds: number,
+    /** How long a stored response is replayed (maintenance/retention.ts purges it after). */
+    private readonly retentionHours = 24,
   ) {}
 
   async claim(target: IdempotencyTarget): Promise<Claim> {
     const owner = newId('request');
     const [taken] = await this.sql<{ owner: string }[]>`
-      insert into idempotency_keys as i (key_id, idempotency_key, fingerprint, owner, locked_until)
+      insert into idempotency_keys as i (key_id, idempotency_key, fingerprint, owner, locked_until, expires_at)
       values (${target.keyId}, ${target.idempotencyKey}, ${target.fingerprint}, ${owner},
-              now() + make_interval(secs => ${this.lockSeconds}))
+              now() + make_interval(secs => ${this.lockSeconds}), now() + make_interval(hours => ${this.retentionHours}))
       on conflict (key_id, idempotency_key) do update set
         fingerprint = excluded.fingerprint, owner = excluded.owner, locked_until = excluded.locked_until,
-        status = null, response_body = null, created_at = now(), expires_at = now() + interval '24 hours'
+        status = null, response_body = null, created_at = now(), expires_at = excluded.expires_at
       where i.expires_at <= now()
          or (i.status is null and i.locked_until <= now() and i.fingerprint = excluded.fingerprint)
       returning i.owner`;
@@ -170,12 +172,6 @@ export class IdempotencyStore {
     await this.sql`
       delete from idempotency_keys
       where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey} and owner = ${owner} and status is null`;
-  }
-
-  /** Drops records past their 24 hours. */
-  async purgeExpired(): Promise<number> {
-    const purged = await this.sql`delete from idempotency_keys where expires_at <= now()`;
-    return purged.count;
   }
 }
 

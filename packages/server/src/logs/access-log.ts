@@ -1,6 +1,27 @@
 import type { Sql } from '@charter/db';
 import { ulid } from 'ulid';
 
+/** Longest path the access log stores, in UTF-16 code units; longer ones are cut and end in "…". */
+export const MAX_LOGGED_PATH = 512;
+// Node parses only the methods it knows (the longest has 11 letters); a bound costs nothing.
+const MAX_LOGGED_METHOD = 32;
+// An IPv6 address with a zone is at most 45 + 1 + an interface name.
+const MAX_LOGGED_ADDRESS = 64;
+// The same bound as an accepted X-Request-ID (http/request-id.ts), for entries from elsewhere.
+const MAX_LOGGED_REQUEST_ID = 128;
+
+/**
+ * `value` cut to at most `max` code units, ending in "…" when cut, never keeping half of a
+ * surrogate pair (PostgreSQL refuses ill-formed Unicode).
+ */
+export function boundText(value: string, max: number): string {
+  if (value.length <= max) return value;
+  let end = max - 1;
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${value.slice(0, end)}…`;
+}
+
 /** One served request, as the access log keeps it. */
 export interface AccessLogEntry {
   workspaceId: string | null;
@@ -38,6 +59,12 @@ export interface AccessLogOptions {
  * appends to an array. Every `flushIntervalMs` (or `batchSize` entries) one transaction inserts
  * the batch and adds it to `usage_minutes`. A hard crash loses at most what is buffered: about
  * one flush interval of traffic. SIGTERM flushes everything before the process exits.
+ *
+ * Every stored text is bounded (a path to MAX_LOGGED_PATH). Requests without a valid key belong
+ * to no workspace and anyone can send them: they are not stored one by one but counted in
+ * `unauthenticated_requests`, one row per minute, client address, method and status, keeping the
+ * last one's path and request id as a sample. However many such requests arrive, each client
+ * address adds at most a few rows a minute.
  */
 export class AccessLogWriter implements RequestLog {
   private buffer: AccessLogEntry[] = [];
@@ -59,7 +86,14 @@ export class AccessLogWriter implements RequestLog {
   }
 
   record(entry: AccessLogEntry): void {
-    this.buffer.push(entry);
+    // Bounded before buffering, so that memory too stays bounded while the database is away.
+    this.buffer.push({
+      ...entry,
+      method: boundText(entry.method, MAX_LOGGED_METHOD),
+      path: boundText(entry.path, MAX_LOGGED_PATH),
+      requestId: boundText(entry.requestId, MAX_LOGGED_REQUEST_ID),
+      clientAddress: entry.clientAddress === null ? null : boundText(entry.clientAddress, MAX_LOGGED_ADDRESS),
+    });
     if (this.buffer.length > this.maxBuffered) this.buffer.splice(0, this.buffer.length - this.maxBuffered);
     if (this.buffer.length >= this.batchSize) void this.flush();
   }
@@ -88,39 +122,83 @@ export class AccessLogWriter implements RequestLog {
   }
 
   private async write(batch: AccessLogEntry[]): Promise<void> {
-    const rows = batch.map((entry) => ({
-      id: ulid(entry.at.getTime()).toLowerCase(),
-      workspace_id: entry.workspaceId,
-      key_id: entry.keyId,
-      method: entry.method,
-      path: entry.path,
-      status: entry.status,
-      latency_ms: Math.round(entry.latencyMs * 1000) / 1000,
-      request_id: entry.requestId,
-      client_address: entry.clientAddress,
-      created_at: entry.at,
-    }));
+    const rows: Record<string, string | number | Date | null>[] = [];
     const usage = new Map<string, { key_id: string; minute: Date; requests: number; errors: number }>();
+    const unauthenticated = new Map<string, UnauthenticatedRow>();
     for (const entry of batch) {
-      if (!entry.keyId) continue;
       const minute = new Date(Math.floor(entry.at.getTime() / 60_000) * 60_000);
+      if (entry.workspaceId === null) {
+        const clientAddress = entry.clientAddress ?? '';
+        const id = `${minute.getTime()}|${clientAddress}|${entry.method}|${entry.status}`;
+        const bucket = unauthenticated.get(id);
+        if (bucket) {
+          bucket.requests++;
+          bucket.sample_path = entry.path;
+          bucket.sample_request_id = entry.requestId;
+        } else {
+          unauthenticated.set(id, {
+            minute,
+            client_address: clientAddress,
+            method: entry.method,
+            status: entry.status,
+            requests: 1,
+            sample_path: entry.path,
+            sample_request_id: entry.requestId,
+          });
+        }
+        continue;
+      }
+      rows.push({
+        id: ulid(entry.at.getTime()).toLowerCase(),
+        workspace_id: entry.workspaceId,
+        key_id: entry.keyId,
+        method: entry.method,
+        path: entry.path,
+        status: entry.status,
+        latency_ms: Math.round(entry.latencyMs * 1000) / 1000,
+        request_id: entry.requestId,
+        client_address: entry.clientAddress,
+        created_at: entry.at,
+      });
+      if (!entry.keyId) continue;
       const id = `${entry.keyId}|${minute.getTime()}`;
       const bucket = usage.get(id) ?? { key_id: entry.keyId, minute, requests: 0, errors: 0 };
       bucket.requests++;
       if (entry.status >= 400) bucket.errors++;
       usage.set(id, bucket);
     }
+    // Upserted in key order: processes writing the same rows at once then lock them in the same
+    // order, and cannot deadlock.
+    const inOrder = <Row>(byKey: Map<string, Row>) => [...byKey.keys()].sort().map((key) => byKey.get(key) as Row);
     await this.sql.begin(async (tx) => {
-      await tx`insert into access_logs ${tx(rows)}`;
+      if (rows.length > 0) await tx`insert into access_logs ${tx(rows)}`;
       if (usage.size > 0) {
         await tx`
-          insert into usage_minutes ${tx([...usage.values()])}
+          insert into usage_minutes ${tx(inOrder(usage))}
           on conflict (key_id, minute) do update set
             requests = usage_minutes.requests + excluded.requests,
             errors = usage_minutes.errors + excluded.errors`;
       }
+      if (unauthenticated.size > 0) {
+        await tx`
+          insert into unauthenticated_requests ${tx(inOrder(unauthenticated))}
+          on conflict (minute, client_address, method, status) do update set
+            requests = unauthenticated_requests.requests + excluded.requests,
+            sample_path = excluded.sample_path,
+            sample_request_id = excluded.sample_request_id`;
+      }
     });
   }
+}
+
+interface UnauthenticatedRow {
+  minute: Date;
+  client_address: string;
+  method: string;
+  status: number;
+  requests: number;
+  sample_path: string;
+  sample_request_id: string;
 }
 
 /** A log that keeps nothing: for benchmarks that measure the server without it. */

@@ -26,9 +26,22 @@ const Settings = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   ADDRESS_RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000).default(300),
   IDEMPOTENCY_LOCK_SECONDS: integer(1, 3600).default(30),
+  STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(5_000),
+  WORKSPACE_MAX_CONCURRENCY: integer(1, 1000).optional(),
+  WORKSPACE_MAX_QUEUED: integer(0, 10_000).default(16),
+  WORKSPACE_QUEUE_TIMEOUT_MS: integer(0, 600_000).default(1_000),
 });
 
 export type Settings = z.infer<typeof Settings>;
+
+/**
+ * Requests of one workspace that may do database work at once, by default: a quarter of the pool
+ * (a list holds two connections at a time), so that one workspace leaves at least half of the
+ * pool to the others.
+ */
+export function workspaceMaxConcurrency(settings: Settings): number {
+  return settings.WORKSPACE_MAX_CONCURRENCY ?? Math.max(1, Math.floor(settings.DATABASE_POOL_SIZE / 4));
+}
 
 /** Reads and checks the settings; on any bad value, throws one error naming each variable and what is wrong. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {

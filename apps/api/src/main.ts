@@ -1,5 +1,5 @@
 import { createApp, listen } from '@charter/server';
-import { loadSettings } from './config.ts';
+import { loadSettings, workspaceMaxConcurrency } from './config.ts';
 import { openDatabase } from './database.ts';
 
 async function main(): Promise<void> {
@@ -11,6 +11,11 @@ async function main(): Promise<void> {
     maxBodyBytes: settings.MAX_BODY_BYTES,
     addressLimitPerMinute: settings.ADDRESS_RATE_LIMIT_PER_MINUTE,
     idempotencyLockSeconds: settings.IDEMPOTENCY_LOCK_SECONDS,
+    workspaceConcurrency: {
+      maxActive: workspaceMaxConcurrency(settings),
+      maxQueued: settings.WORKSPACE_MAX_QUEUED,
+      queueTimeoutMs: settings.WORKSPACE_QUEUE_TIMEOUT_MS,
+    },
   });
   const running = await listen(app, settings.PORT, settings.HOST);
   const where = database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;

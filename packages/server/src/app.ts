@@ -11,6 +11,7 @@ import { applyAdmission, send, sendError } from './http/respond.ts';
 import { createRestHandler, type RequestState } from './http/rest.ts';
 import { IdempotencyStore } from './idempotency/idempotency.ts';
 import { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
+import { type WorkspaceConcurrencyOptions, workspaceConcurrency } from './limits/workspace-concurrency.ts';
 import { AccessLogWriter, type RequestLog } from './logs/access-log.ts';
 import { buildOpenApiDocument } from './openapi/document.ts';
 import { downgradeToOpenApi30 } from './openapi/downgrade.ts';
@@ -27,6 +28,11 @@ export interface AppOptions {
   addressLimitPerMinute?: number;
   /** How long an idempotent request holds its key before a retry may take it over. Default 30 s. */
   idempotencyLockSeconds?: number;
+  /**
+   * Caps each workspace's concurrent database work in this process (see
+   * limits/workspace-concurrency.ts). Default: no cap; the runnable API always sets one.
+   */
+  workspaceConcurrency?: WorkspaceConcurrencyOptions;
   /** Where server errors are reported (never to the client). Default: console.error. */
   logError?: (message: string, error: unknown) => void;
   /** Replaces endpoint handlers (tests use it to make a handler fail on purpose). */
@@ -73,6 +79,7 @@ export function createApp(options: AppOptions): App {
     gatekeeper,
     idempotency,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    workspaceConcurrency: options.workspaceConcurrency && workspaceConcurrency(options.workspaceConcurrency),
     onServerError: (error, requestId) => logError(`[${requestId}] server error`, error),
   });
 

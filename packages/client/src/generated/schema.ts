@@ -75,7 +75,7 @@ export interface paths {
         };
         /**
          * List records
-         * @description Lists a module's records, newest first by default, with filters on their fields and full-text search.
+         * @description Lists a module's records, newest first by default, with filters on their fields and full-text search. A page stops early, with `has_more` and `next_cursor`, before its records' data passes 2097152 bytes: follow `next_cursor` (page numbers count `limit` records per page and would skip the rest of a shortened page).
          *
          *     Required scopes: `records:read` (or the one-module form, e.g. `records:read:<module_id>`).
          */
@@ -447,7 +447,7 @@ export interface components {
              */
             module_id: string;
             /**
-             * @description Field values, checked against the module's fields.
+             * @description Field values, checked against the module's fields; at most 262144 bytes of JSON.
              * @example {
              *       "email": "ada@example.com"
              *     }
@@ -824,7 +824,7 @@ export interface components {
              */
             module_id?: string;
             /**
-             * @description Field values, checked against the module's fields.
+             * @description Field values, checked against the module's fields; at most 262144 bytes of JSON.
              * @example {
              *       "email": "ada@example.com"
              *     }
@@ -957,7 +957,7 @@ export interface components {
         };
         CreateRecordRequest: {
             /**
-             * @description Field values, checked against the module's fields.
+             * @description Field values, checked against the module's fields; at most 262144 bytes of JSON.
              * @example {
              *       "email": "ada@example.com"
              *     }
@@ -968,7 +968,7 @@ export interface components {
         };
         UpdateRecordRequest: {
             /**
-             * @description Field values, checked against the module's fields.
+             * @description Field values, checked against the module's fields; at most 262144 bytes of JSON.
              * @example {
              *       "email": "ada@example.com"
              *     }

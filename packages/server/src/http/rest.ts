@@ -10,6 +10,7 @@ import type { Context, Principal } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { fingerprint, type IdempotencyStore, type IdempotencyTarget, idempotencyErrors, parseIdempotencyKey } from '../idempotency/idempotency.ts';
 import type { Gatekeeper } from '../limits/gatekeeper.ts';
+import { type Turn, type WorkspaceConcurrency, workspaceBusy } from '../limits/workspace-concurrency.ts';
 import { parseJsonObject, parseQuery, readBody } from './read-body.ts';
 import { applyAdmission, errorAnswer, send, sendError } from './respond.ts';
 
@@ -26,6 +27,8 @@ export interface RestHandlerOptions {
   gatekeeper: Gatekeeper;
   idempotency: IdempotencyStore;
   maxBodyBytes: number;
+  /** Caps each workspace's concurrent database work; none when absent. */
+  workspaceConcurrency?: WorkspaceConcurrency | undefined;
   /** Called with every error that becomes a 500, for the server log. */
   onServerError?: (error: unknown, requestId: string) => void;
 }
@@ -59,6 +62,9 @@ export function createRestHandler(options: RestHandlerOptions) {
   const { router, sql, gatekeeper, idempotency, maxBodyBytes } = options;
   lockDeclaredCoercion(router);
   const findProcedure = createProcedureCache(router);
+  const unlimited: Turn = { release() {} };
+  const takeTurn = async (workspaceId: string): Promise<Turn | undefined> =>
+    options.workspaceConcurrency ? options.workspaceConcurrency.acquire(workspaceId) : unlimited;
   const dispatch = createOpenApiNodeHttpHandler({
     router,
     createContext: ({ req }: { req: unknown }) => (req as RestRequest).charter?.ctx as Context,
@@ -164,14 +170,21 @@ export function createRestHandler(options: RestHandlerOptions) {
     }
     restReq.url = path + url.search;
 
+    const turn = await takeTurn(admitted.principal.workspaceId);
+    if (!turn) return void sendError(res, requestId, workspaceBusy());
     const ctx: Context = { sql, requestId, principal: admitted.principal, listing: {} };
-    const outcome = idempotencyKey
-      ? await runIdempotent(restReq, res, ctx, contract, url, {
-          keyId: admitted.principal.keyId,
-          idempotencyKey,
-          fingerprint: fingerprint(method, url.pathname + url.search, restReq.body),
-        })
-      : await run(restReq, res, ctx, contract, url);
+    let outcome: Outcome;
+    try {
+      outcome = idempotencyKey
+        ? await runIdempotent(restReq, res, ctx, contract, url, {
+            keyId: admitted.principal.keyId,
+            idempotencyKey,
+            fingerprint: fingerprint(method, url.pathname + url.search, restReq.body),
+          })
+        : await run(restReq, res, ctx, contract, url);
+    } finally {
+      turn.release();
+    }
     send(res, outcome.status, requestId, outcome.body, outcome.headers);
   };
 }

@@ -44,17 +44,17 @@ export interface ConnectOptions {
    */
   statementTimeoutMs?: number | undefined;
   /** Called with the text of every statement sent, and which pool sent it (for tests and tracing). */
-  onQuery?: (pool: 'sql' | 'fastSql', query: string) => void;
+  onQuery?: (pool: 'sql' | 'fastSql', query: string, parameters: readonly unknown[]) => void;
 }
 
 function clientOptions(
   max: number,
   connection: Record<string, string> = {},
-  onQuery?: (query: string) => void,
+  onQuery?: (query: string, parameters: readonly unknown[]) => void,
 ): postgres.Options<Record<string, postgres.PostgresType>> {
   return {
     max,
-    ...(onQuery ? { debug: (_connection: number, query: string) => onQuery(query) } : {}),
+    ...(onQuery ? { debug: (_connection: number, query: string, parameters: unknown[]) => onQuery(query, parameters) } : {}),
     // Day windows and quotas are UTC days, whatever the server's own time zone.
     connection: { TimeZone: 'UTC', ...connection },
     onnotice: () => {},
@@ -74,13 +74,13 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
   if (options.databaseUrl) {
     const { onQuery } = options;
     const timeout: Record<string, string> = options.statementTimeoutMs ? { statement_timeout: String(options.statementTimeoutMs) } : {};
-    const sql = postgres(options.databaseUrl, clientOptions(options.max ?? 10, timeout, onQuery && ((query) => onQuery('sql', query))));
+    const sql = postgres(options.databaseUrl, clientOptions(options.max ?? 10, timeout, onQuery && ((query, parameters) => onQuery('sql', query, parameters))));
     const fastSql =
       options.fastPool === false
         ? sql
         : postgres(
             options.databaseUrl,
-            clientOptions(Math.max(2, Math.ceil((options.max ?? 10) / 2)), { ...timeout, synchronous_commit: 'off' }, onQuery && ((query) => onQuery('fastSql', query))),
+            clientOptions(Math.max(2, Math.ceil((options.max ?? 10) / 2)), { ...timeout, synchronous_commit: 'off' }, onQuery && ((query, parameters) => onQuery('fastSql', query, parameters))),
           );
     return {
       sql,

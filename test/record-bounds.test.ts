@@ -1,14 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { MAX_RECORD_DATA_BYTES, MAX_RECORD_PAGE_BYTES } from '@charter/contracts';
 import { connect, type Database } from '@charter/db';
 import { createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { letters } from './support/data.ts';
 import { call, createModule } from './support/server.ts';
-
-/** `bytes` of lowercase letters: text whose every trigram is common, like an attacker's. */
-export function letters(bytes: number): string {
-  return Array.from(randomBytes(bytes), (byte) => String.fromCharCode(97 + (byte % 26))).join('');
-}
 
 /** A record's data whose JSON is exactly `bytes` long. */
 const dataOfSize = (bytes: number) => ({ body: letters(bytes - '{"body":""}'.length) });

@@ -751,7 +751,7 @@ export interface components {
             };
             /** @description Scopes the key lacks (403). */
             required_scopes?: string[];
-            /** @description Seconds to wait before retrying (429). */
+            /** @description Seconds to wait before retrying (429, 503). */
             retry_after?: number;
             /** @description The limit that was exceeded (429). */
             limit?: number;
@@ -1279,7 +1279,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The service cannot serve requests right now (for example, its database is unreachable). */
+        /** @description The service cannot serve the request right now: the database is unreachable, the workspace has too many requests in progress, or a query ran past the statement timeout; retry after `Retry-After` seconds when it is present. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1288,6 +1288,7 @@ export interface components {
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {
@@ -1379,6 +1380,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createModule: {
@@ -1439,6 +1441,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getModule: {
@@ -1475,6 +1478,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteModule: {
@@ -1518,6 +1522,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateModule: {
@@ -1574,6 +1579,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listRecords: {
@@ -1642,6 +1648,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createRecord: {
@@ -1700,6 +1707,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getRecord: {
@@ -1738,6 +1746,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteRecord: {
@@ -1783,6 +1792,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateRecord: {
@@ -1843,6 +1853,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listApiKeys: {
@@ -1896,6 +1907,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createApiKey: {
@@ -1953,6 +1965,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getApiKey: {
@@ -1989,6 +2002,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeApiKey: {
@@ -2032,6 +2046,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateApiKey: {
@@ -2089,6 +2104,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rotateApiKey: {
@@ -2145,6 +2161,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getApiKeyUsage: {
@@ -2187,6 +2204,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listAccessLogs: {
@@ -2246,6 +2264,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getHealth: {

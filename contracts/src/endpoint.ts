@@ -52,5 +52,8 @@ export function defineEndpoint<Input extends z.ZodObject, Output extends z.ZodTy
   return contract;
 }
 
-/** Errors any authenticated endpoint can return, whatever it declares. */
-export const COMMON_ERROR_STATUSES: readonly ErrorStatus[] = [401, 403, 429, 431, 500];
+/**
+ * Errors any authenticated endpoint can return, whatever it declares (503: its workspace is over
+ * its share of database work, or a statement ran past the statement timeout).
+ */
+export const COMMON_ERROR_STATUSES: readonly ErrorStatus[] = [401, 403, 429, 431, 500, 503];

@@ -39,7 +39,7 @@ export const ERROR_STATUS_DESCRIPTIONS: Record<ErrorStatus, string> = {
   422: 'Input failed validation (`validation_failed`, per-field `errors`), or an Idempotency-Key was reused with a different request (`idempotency_key_reused`).',
   429: 'Rate limit or daily quota exceeded; wait `retry_after` seconds.',
   500: 'Unexpected server error. The body never contains a stack trace or SQL.',
-  503: 'The service cannot serve requests right now (for example, its database is unreachable).',
+  503: 'The service cannot serve the request right now: the database is unreachable, the workspace has too many requests in progress, or a query ran past the statement timeout; retry after `Retry-After` seconds when it is present.',
 };
 
 export const ErrorEnvelope = z
@@ -54,7 +54,7 @@ export const ErrorEnvelope = z
       .optional()
       .meta({ description: 'Per-field messages (422 validation_failed).', example: { name: ['The name field is required.'] } }),
     required_scopes: z.array(z.string()).optional().meta({ description: 'Scopes the key lacks (403).' }),
-    retry_after: z.int().min(0).max(86_400).optional().meta({ description: 'Seconds to wait before retrying (429).' }),
+    retry_after: z.int().min(0).max(86_400).optional().meta({ description: 'Seconds to wait before retrying (429, 503).' }),
     limit: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'The limit that was exceeded (429).' }),
     remaining: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'Requests left in the window (429).' }),
     reset_at: z.iso.datetime().optional().meta({ description: 'When the window resets, ISO 8601 UTC (429).' }),

@@ -9,9 +9,18 @@ const timestamp = z.iso.datetime().meta({ example: '2026-11-22T08:15:30.123Z' })
 
 export const RecordId = idSchema('record').meta({ description: 'The record ID.' });
 
-const recordData = z
-  .record(z.string(), z.unknown())
-  .meta({ description: 'Field values, checked against the module\'s fields.', example: { email: 'ada@example.com' } });
+/** Largest record `data`, in bytes of its JSON (UTF-8): beyond it, create and update answer 422. */
+export const MAX_RECORD_DATA_BYTES = 256 * 1024;
+/**
+ * A page of records holds at most `limit` records and stops early, with `has_more` and
+ * `next_cursor`, before their data passes this many bytes; it always holds at least one record.
+ */
+export const MAX_RECORD_PAGE_BYTES = 2 * 1024 * 1024;
+
+const recordData = z.record(z.string(), z.unknown()).meta({
+  description: `Field values, checked against the module's fields; at most ${MAX_RECORD_DATA_BYTES} bytes of JSON.`,
+  example: { email: 'ada@example.com' },
+});
 
 export const ModuleRecord = z
   .object({
@@ -51,7 +60,10 @@ export const listRecords = defineEndpoint({
   path: '/modules/{module_id}/records',
   tags: ['Records'],
   summary: 'List records',
-  description: 'Lists a module\'s records, newest first by default, with filters on their fields and full-text search.',
+  description:
+    `Lists a module's records, newest first by default, with filters on their fields and full-text search. A page stops early, ` +
+    `with \`has_more\` and \`next_cursor\`, before its records' data passes ${MAX_RECORD_PAGE_BYTES} bytes: follow \`next_cursor\` ` +
+    '(page numbers count `limit` records per page and would skip the rest of a shortened page).',
   scopes: ['records:read'],
   scopeTarget: 'module_id',
   successStatus: 200,

@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { connect, migrate } from '@charter/db';
 import type { TestProject } from 'vitest/node';
@@ -19,7 +20,7 @@ export default async function setup(project: TestProject) {
   let databaseUrl = process.env.DATABASE_URL;
   let stop = async () => {};
   if (!databaseUrl) {
-    const pglite = await PGlite.create('memory://');
+    const pglite = await PGlite.create('memory://', { extensions: { pg_trgm } });
     const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 2 });
     await server.start();
     databaseUrl = `postgres://postgres@${server.getServerConn()}/postgres`;

@@ -33,9 +33,22 @@ const Settings = z.object({
   USAGE_RETENTION_DAYS: integer(MIN_RETENTION.usageDays, 3650).default(DEFAULT_RETENTION.usageDays),
   IDEMPOTENCY_RETENTION_HOURS: integer(MIN_RETENTION.idempotencyHours, 87_600).default(DEFAULT_RETENTION.idempotencyHours),
   RATE_LIMIT_COUNTER_RETENTION_HOURS: integer(MIN_RETENTION.counterHours, 87_600).default(DEFAULT_RETENTION.counterHours),
+  STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(5_000),
+  WORKSPACE_MAX_CONCURRENCY: integer(1, 1000).optional(),
+  WORKSPACE_MAX_QUEUED: integer(0, 10_000).default(16),
+  WORKSPACE_QUEUE_TIMEOUT_MS: integer(0, 600_000).default(1_000),
 });
 
 export type Settings = z.infer<typeof Settings>;
+
+/**
+ * Requests of one workspace that may do database work at once, by default: a quarter of the pool
+ * (a list holds two connections at a time), so that one workspace leaves at least half of the
+ * pool to the others.
+ */
+export function workspaceMaxConcurrency(settings: Settings): number {
+  return settings.WORKSPACE_MAX_CONCURRENCY ?? Math.max(1, Math.floor(settings.DATABASE_POOL_SIZE / 4));
+}
 
 /** Reads and checks the settings; on any bad value, throws one error naming each variable and what is wrong. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {

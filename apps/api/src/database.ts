@@ -7,6 +7,7 @@ export async function openDatabase(settings: Settings): Promise<Database> {
     databaseUrl: settings.DATABASE_URL,
     dataDir: settings.CHARTER_DATA_DIR,
     max: settings.DATABASE_POOL_SIZE,
+    statementTimeoutMs: settings.STATEMENT_TIMEOUT_MS,
   });
   try {
     await migrate(database.sql);

@@ -1,5 +1,5 @@
 import { bootstrapWorkspace, createApp, listen } from '@charter/server';
-import { loadSettings } from './config.ts';
+import { loadSettings, workspaceMaxConcurrency } from './config.ts';
 import { openDatabase } from './database.ts';
 import { listenProblem } from './preflight.ts';
 
@@ -21,6 +21,11 @@ async function main(): Promise<void> {
       usageDays: settings.USAGE_RETENTION_DAYS,
       idempotencyHours: settings.IDEMPOTENCY_RETENTION_HOURS,
       counterHours: settings.RATE_LIMIT_COUNTER_RETENTION_HOURS,
+    },
+    workspaceConcurrency: {
+      maxActive: workspaceMaxConcurrency(settings),
+      maxQueued: settings.WORKSPACE_MAX_QUEUED,
+      queueTimeoutMs: settings.WORKSPACE_QUEUE_TIMEOUT_MS,
     },
   });
   const running = await listen(app, settings.PORT, settings.HOST);

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import postgres from 'postgres';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -36,18 +37,24 @@ export interface ConnectOptions {
    * off for a server that admits one session only (PGlite behind its socket).
    */
   fastPool?: boolean;
+  /**
+   * Longest a statement may run before PostgreSQL cancels it (error 57014), in milliseconds; 0 or
+   * absent means no limit. A PostgreSQL server only: the embedded database cannot interrupt a
+   * statement (PGlite ignores `statement_timeout`).
+   */
+  statementTimeoutMs?: number | undefined;
   /** Called with the text of every statement sent, and which pool sent it (for tests and tracing). */
-  onQuery?: (pool: 'sql' | 'fastSql', query: string) => void;
+  onQuery?: (pool: 'sql' | 'fastSql', query: string, parameters: readonly unknown[]) => void;
 }
 
 function clientOptions(
   max: number,
   connection: Record<string, string> = {},
-  onQuery?: (query: string) => void,
+  onQuery?: (query: string, parameters: readonly unknown[]) => void,
 ): postgres.Options<Record<string, postgres.PostgresType>> {
   return {
     max,
-    ...(onQuery ? { debug: (_connection: number, query: string) => onQuery(query) } : {}),
+    ...(onQuery ? { debug: (_connection: number, query: string, parameters: unknown[]) => onQuery(query, parameters) } : {}),
     // Day windows and quotas are UTC days, whatever the server's own time zone.
     connection: { TimeZone: 'UTC', ...connection },
     onnotice: () => {},
@@ -66,13 +73,14 @@ function clientOptions(
 export async function connect(options: ConnectOptions = {}): Promise<Database> {
   if (options.databaseUrl) {
     const { onQuery } = options;
-    const sql = postgres(options.databaseUrl, clientOptions(options.max ?? 10, {}, onQuery && ((query) => onQuery('sql', query))));
+    const timeout: Record<string, string> = options.statementTimeoutMs ? { statement_timeout: String(options.statementTimeoutMs) } : {};
+    const sql = postgres(options.databaseUrl, clientOptions(options.max ?? 10, timeout, onQuery && ((query, parameters) => onQuery('sql', query, parameters))));
     const fastSql =
       options.fastPool === false
         ? sql
         : postgres(
             options.databaseUrl,
-            clientOptions(Math.max(2, Math.ceil((options.max ?? 10) / 2)), { synchronous_commit: 'off' }, onQuery && ((query) => onQuery('fastSql', query))),
+            clientOptions(Math.max(2, Math.ceil((options.max ?? 10) / 2)), { ...timeout, synchronous_commit: 'off' }, onQuery && ((query, parameters) => onQuery('fastSql', query, parameters))),
           );
     return {
       sql,
@@ -90,7 +98,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
     await mkdir(dataDir, { recursive: true });
     unlock = lockDataDir(dataDir);
   }
-  const pglite = await PGlite.create(dataDir).catch((error: unknown) => {
+  const pglite = await PGlite.create(dataDir, { extensions: { pg_trgm } }).catch((error: unknown) => {
     unlock();
     throw error;
   });

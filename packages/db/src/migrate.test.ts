@@ -31,4 +31,25 @@ describe('migrations', () => {
       await Promise.all(databases.map((database) => database.close()));
     }
   });
+
+  // Needs a PostgreSQL server: PGlite ignores statement_timeout.
+  it.skipIf(!process.env.DATABASE_URL)('are not cut by the statement timeout requests run under', async () => {
+    const admin = await connect({ databaseUrl: process.env.DATABASE_URL, max: 1 });
+    const name = `charter_migrate_${process.pid}_${Date.now()}`;
+    await admin.sql.unsafe(`create database ${name}`);
+    const url = new URL(process.env.DATABASE_URL as string);
+    url.pathname = `/${name}`;
+    const database = await connect({ databaseUrl: url.toString(), max: 1, statementTimeoutMs: 200 });
+    try {
+      await expect(database.sql`select pg_sleep(0.5)`).rejects.toMatchObject({ code: '57014' });
+      // 1 ms on the pool's one connection: far less than creating the schema and its indexes takes.
+      await database.sql`set statement_timeout = 1`;
+      const result = await migrate(database.sql);
+      expect(result.applied).toContain('0003_search_index_record_size');
+    } finally {
+      await database.close();
+      await admin.sql.unsafe(`drop database ${name}`);
+      await admin.close();
+    }
+  });
 });

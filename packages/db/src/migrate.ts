@@ -18,6 +18,8 @@ export async function migrate(sql: Sql): Promise<MigrationResult> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((name) => name.endsWith('.sql')).sort();
   const applied: string[] = [];
   await sql.begin(async (tx) => {
+    // A migration may take longer than a request's statement timeout (building an index).
+    await tx`set local statement_timeout = 0`;
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
     await tx`
       create table if not exists schema_migrations (

@@ -12,6 +12,7 @@ import { createRestHandler, type RequestState } from './http/rest.ts';
 import { IdempotencyStore } from './idempotency/idempotency.ts';
 import { memoryAddressLimiter } from './limits/address-window.ts';
 import { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
+import { type WorkspaceConcurrencyOptions, workspaceConcurrency } from './limits/workspace-concurrency.ts';
 import { AccessLogWriter, type RequestLog } from './logs/access-log.ts';
 import { purgeExpired, type Retention, resolveRetention } from './maintenance/retention.ts';
 import { buildOpenApiDocument } from './openapi/document.ts';
@@ -31,6 +32,11 @@ export interface AppOptions {
   idempotencyLockSeconds?: number;
   /** How long logs, usage, idempotency records and counters are kept (see `DEFAULT_RETENTION`). */
   retention?: Partial<Retention>;
+  /**
+   * Caps each workspace's concurrent database work in this process (see
+   * limits/workspace-concurrency.ts). Default: no cap; the runnable API always sets one.
+   */
+  workspaceConcurrency?: WorkspaceConcurrencyOptions;
   /** Where server errors are reported (never to the client). Default: console.error. */
   logError?: (message: string, error: unknown) => void;
   /** Replaces endpoint handlers (tests use it to make a handler fail on purpose). */
@@ -81,6 +87,7 @@ export function createApp(options: AppOptions): App {
     gatekeeper,
     idempotency,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    workspaceConcurrency: options.workspaceConcurrency && workspaceConcurrency(options.workspaceConcurrency),
     onServerError: (error, requestId) => logError(`[${requestId}] server error`, error),
   });
 

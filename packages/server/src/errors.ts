@@ -69,6 +69,19 @@ function sentence(message: string): string {
   return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
 
+/** PostgreSQL's query_canceled (57014): the statement timeout cut a statement short. */
+const isQueryCanceled = (error: unknown) => (error as { code?: unknown } | undefined)?.code === '57014';
+
+/** A request whose statement ran past the statement timeout: the database is busy, not broken. */
+function statementTimedOut(): ApiError {
+  return new ApiError(
+    'service_unavailable',
+    'The request took longer than the database allows and was stopped. Narrow it (a longer search, a smaller limit) or retry later.',
+    { retry_after: 1 },
+    { 'Retry-After': '1' },
+  );
+}
+
 function isZodError(value: unknown): value is z.ZodError {
   return value instanceof Error && value.name === 'ZodError' && Array.isArray((value as z.ZodError).issues);
 }
@@ -79,11 +92,13 @@ function isZodError(value: unknown): value is z.ZodError {
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (isQueryCanceled(error)) return statementTimedOut();
   if (isDatabaseUnavailable(error) || (error instanceof TRPCError && isDatabaseUnavailable(error.cause))) {
     return new ApiError('service_unavailable', 'The database is unreachable. Retry in a moment.', {}, { 'Retry-After': '5' });
   }
   if (error instanceof TRPCError) {
     if (error.cause instanceof ApiError) return error.cause;
+    if (isQueryCanceled(error.cause)) return statementTimedOut();
     // Input validation: trpc-to-openapi reports Zod failures as BAD_REQUEST with the ZodError as cause.
     if (error.code === 'BAD_REQUEST' && isZodError(error.cause)) {
       return validationFailed(zodIssuesToFieldErrors(error.cause.issues));

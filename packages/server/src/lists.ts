@@ -26,6 +26,12 @@ export interface ListSource {
   where: Fragment[];
   /** Sortable field → its SQL type, for casting cursor values back. */
   sortTypes: Record<string, 'timestamptz' | 'text'>;
+  /**
+   * For rows that can be large: the integer column holding a row's size in bytes, and the most
+   * bytes one page may hold. The page then stops early (with has_more and next_cursor) before it
+   * passes the budget, always holding at least one row.
+   */
+  pageBytes?: { column: string; budget: number };
 }
 
 export interface ListPage<RowType> {
@@ -114,18 +120,36 @@ export async function listPage<RowType extends Record<string, unknown>>(
   const order = keys.map((key) => sql`${sql(key.field)} ${key.direction === 'desc' ? sql`desc` : sql`asc`}`);
   const cursorColumns = keys.map((key, index) => sql`${sql(key.field)}::text as ${sql(`_cursor_${index}`)}`);
 
-  const [rows, [count]] = await Promise.all([
-    sql<Record<string, unknown>[]>`
+  const select = sql`
       select *, ${join(sql, cursorColumns, sql`, `)}
       from ${sql(source.table)}
       where ${and(sql, pageConditions)}
-      order by ${join(sql, order, sql`, `)}
-      limit ${request.limit + 1} offset ${offset}`,
+      order by ${join(sql, order, sql`, `)}`;
+  const budget = source.pageBytes;
+  const [rows, [count]] = await Promise.all([
+    budget
+      ? // The running total of the rows before each one is known before any row's data is read:
+        // rows that start past the budget are never sent. One over it still comes, to tell has_more.
+        sql<Record<string, unknown>[]>`
+          select * from (
+            select *, coalesce(sum(${sql(budget.column)}) over (order by ${join(sql, order, sql`, `)} rows between unbounded preceding and 1 preceding), 0) as _bytes_before
+            from (${select} limit ${request.limit + 1} offset ${offset}) as candidates
+          ) as sized
+          where _bytes_before < ${budget.budget}
+          order by ${join(sql, order, sql`, `)}`
+      : sql<Record<string, unknown>[]>`${select} limit ${request.limit + 1} offset ${offset}`,
     sql<{ total: number }[]>`select count(*)::int as total from ${sql(source.table)} where ${filtered}`,
   ]);
 
-  const hasMore = rows.length > request.limit;
-  const pageRows = rows.slice(0, request.limit);
+  let kept = Math.min(rows.length, request.limit);
+  if (budget) {
+    const fits = (row: Record<string, unknown>) => Number(row._bytes_before) + Number(row[budget.column]) <= budget.budget;
+    const firstOver = rows.findIndex((row, index) => index > 0 && !fits(row));
+    if (firstOver >= 0) kept = Math.min(kept, firstOver);
+    for (const row of rows) delete row._bytes_before;
+  }
+  const hasMore = rows.length > kept;
+  const pageRows = rows.slice(0, kept);
   const last = pageRows.at(-1);
   const nextCursor =
     hasMore && last ? encodeCursor({ s: sortString(request.sort), v: keys.map((_, index) => String(last[`_cursor_${index}`])) }) : null;

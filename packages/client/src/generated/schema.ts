@@ -75,7 +75,7 @@ export interface paths {
         };
         /**
          * List records
-         * @description Lists a module's records, newest first by default, with filters on their fields and full-text search.
+         * @description Lists a module's records, newest first by default, with filters on their fields and full-text search. A page stops early, with `has_more` and `next_cursor`, before its records' data passes 2097152 bytes: follow `next_cursor` (page numbers count `limit` records per page and would skip the rest of a shortened page).
          *
          *     Required scopes: `records:read` (or the one-module form, e.g. `records:read:<module_id>`).
          */
@@ -447,7 +447,7 @@ export interface components {
              */
             module_id: string;
             /**
-             * @description Field values, checked against the module's fields.
+             * @description Field values, checked against the module's fields; at most 262144 bytes of JSON.
              * @example {
              *       "email": "ada@example.com"
              *     }
@@ -751,7 +751,7 @@ export interface components {
             };
             /** @description Scopes the key lacks (403). */
             required_scopes?: string[];
-            /** @description Seconds to wait before retrying (429). */
+            /** @description Seconds to wait before retrying (429, 503). */
             retry_after?: number;
             /** @description The limit that was exceeded (429). */
             limit?: number;
@@ -829,7 +829,7 @@ export interface components {
              */
             module_id?: string;
             /**
-             * @description Field values, checked against the module's fields.
+             * @description Field values, checked against the module's fields; at most 262144 bytes of JSON.
              * @example {
              *       "email": "ada@example.com"
              *     }
@@ -962,7 +962,7 @@ export interface components {
         };
         CreateRecordRequest: {
             /**
-             * @description Field values, checked against the module's fields.
+             * @description Field values, checked against the module's fields; at most 262144 bytes of JSON.
              * @example {
              *       "email": "ada@example.com"
              *     }
@@ -973,7 +973,7 @@ export interface components {
         };
         UpdateRecordRequest: {
             /**
-             * @description Field values, checked against the module's fields.
+             * @description Field values, checked against the module's fields; at most 262144 bytes of JSON.
              * @example {
              *       "email": "ada@example.com"
              *     }
@@ -1284,7 +1284,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The service cannot serve requests right now (for example, its database is unreachable). */
+        /** @description The service cannot serve the request right now: the database is unreachable, the workspace has too many requests in progress, or a query ran past the statement timeout; retry after `Retry-After` seconds when it is present. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1293,6 +1293,7 @@ export interface components {
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {
@@ -1384,6 +1385,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createModule: {
@@ -1444,6 +1446,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getModule: {
@@ -1480,6 +1483,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteModule: {
@@ -1523,6 +1527,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateModule: {
@@ -1579,6 +1584,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listRecords: {
@@ -1647,6 +1653,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createRecord: {
@@ -1705,6 +1712,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getRecord: {
@@ -1743,6 +1751,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteRecord: {
@@ -1788,6 +1797,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateRecord: {
@@ -1848,6 +1858,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listApiKeys: {
@@ -1901,6 +1912,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createApiKey: {
@@ -1960,6 +1972,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getApiKey: {
@@ -1996,6 +2009,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeApiKey: {
@@ -2039,6 +2053,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateApiKey: {
@@ -2096,6 +2111,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rotateApiKey: {
@@ -2154,6 +2170,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getApiKeyUsage: {
@@ -2196,6 +2213,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listAccessLogs: {
@@ -2255,6 +2273,7 @@ export interface operations {
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
             500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getHealth: {

@@ -1,4 +1,4 @@
-import type { FieldType, ModuleField } from '@charter/contracts';
+import { type FieldType, MAX_RECORD_DATA_BYTES, type ModuleField } from '@charter/contracts';
 import { validationFailed } from '../errors.ts';
 import { firstUnstorable, isStorable } from '../storable.ts';
 
@@ -23,6 +23,10 @@ const checks: Record<FieldType, (value: unknown) => string | undefined> = {
  * names every offending field. Unknown fields are refused rather than silently stored.
  */
 export function validateRecordData(fields: readonly ModuleField[], data: Record<string, unknown>): void {
+  const bytes = Buffer.byteLength(JSON.stringify(data));
+  if (bytes > MAX_RECORD_DATA_BYTES) {
+    throw validationFailed({ data: [`The data is ${bytes} bytes of JSON; a record holds at most ${MAX_RECORD_DATA_BYTES}.`] });
+  }
   const errors: Record<string, string[]> = {};
   const declared = new Map(fields.map((field) => [field.name, field]));
   for (const [key, value] of Object.entries(data)) {

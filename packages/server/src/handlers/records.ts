@@ -1,4 +1,4 @@
-import type { ModuleRecord } from '@charter/contracts';
+import { MAX_RECORD_PAGE_BYTES, type ModuleRecord } from '@charter/contracts';
 import { transaction } from '@charter/db';
 import { notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -45,14 +45,18 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
   if (input.search) {
     const pattern = `%${escapeLike(input.search)}%`;
     const textFields = module.fields.filter((field) => field.type === 'string').map((field) => field.name);
+    // The trigram index over all of a record's string values (migration 0003) finds the
+    // candidates; the second condition keeps those whose match is in one of the module's string fields.
     where.push(
       textFields.length === 0
         ? sql`false`
-        : sql`exists (select 1 from jsonb_each_text(data) as entry where entry.key = any(${textFields}) and entry.value ilike ${pattern})`,
+        : sql`record_search_text(data) ilike ${pattern}
+            and exists (select 1 from jsonb_each_text(data) as entry where entry.key = any(${textFields}) and entry.value ilike ${pattern})`,
     );
   }
   const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' } as const;
-  return servePage(ctx, { table: 'records', where, sortTypes }, input, (row: RecordRow & Record<string, unknown>) => toRecord(row));
+  const pageBytes = { column: 'data_bytes', budget: MAX_RECORD_PAGE_BYTES };
+  return servePage(ctx, { table: 'records', where, sortTypes, pageBytes }, input, (row: RecordRow & Record<string, unknown>) => toRecord(row));
 };
 
 export const createRecord: Handler<'createRecord'> = async ({ sql, principal }, input) => {

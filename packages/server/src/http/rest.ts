@@ -11,6 +11,7 @@ import type { Context, Principal } from '../context.ts';
 import { ApiError, validationFailed, zodIssuesToFieldErrors } from '../errors.ts';
 import { fingerprint, type IdempotencyStore, type IdempotencyTarget, idempotencyErrors, parseIdempotencyKey } from '../idempotency/idempotency.ts';
 import type { Gatekeeper } from '../limits/gatekeeper.ts';
+import { type Turn, type WorkspaceConcurrency, workspaceBusy } from '../limits/workspace-concurrency.ts';
 import { parseJsonObject, parseQuery, readBody } from './read-body.ts';
 import { applyAdmission, errorAnswer, send, sendError } from './respond.ts';
 
@@ -27,6 +28,8 @@ export interface RestHandlerOptions {
   gatekeeper: Gatekeeper;
   idempotency: IdempotencyStore;
   maxBodyBytes: number;
+  /** Caps each workspace's concurrent database work; none when absent. */
+  workspaceConcurrency?: WorkspaceConcurrency | undefined;
   /** Called with every error that becomes a 500, for the server log. */
   onServerError?: (error: unknown, requestId: string) => void;
 }
@@ -60,6 +63,9 @@ export function createRestHandler(options: RestHandlerOptions) {
   const { router, sql, gatekeeper, idempotency, maxBodyBytes } = options;
   lockDeclaredCoercion(router);
   const findProcedure = createProcedureCache(router);
+  const unlimited: Turn = { release() {} };
+  const takeTurn = async (workspaceId: string): Promise<Turn | undefined> =>
+    options.workspaceConcurrency ? options.workspaceConcurrency.acquire(workspaceId) : unlimited;
   const dispatch = createOpenApiNodeHttpHandler({
     router,
     createContext: ({ req }: { req: unknown }) => (req as RestRequest).charter?.ctx as Context,
@@ -176,16 +182,23 @@ export function createRestHandler(options: RestHandlerOptions) {
     }
     restReq.url = path + url.search;
 
-    // 4. The handler, with its stored reply when idempotent.
+    // 4. The handler, within the workspace's share of database work, with its stored reply when idempotent.
+    const turn = await takeTurn(admitted.principal.workspaceId);
+    if (!turn) return void sendError(res, requestId, workspaceBusy());
     const ctx: Context = { sql, requestId, principal: admitted.principal, listing: {} };
-    const outcome = idempotencyKey
-      ? await runIdempotent(restReq, res, ctx, contract, url, {
-          keyId: admitted.principal.keyId,
-          idempotencyKey,
-          fingerprint: fingerprint(method, url, restReq.body),
-          sealWith: contract.returnsSecret ? presented : undefined,
-        })
-      : await run(restReq, res, ctx, contract, url);
+    let outcome: Outcome;
+    try {
+      outcome = idempotencyKey
+        ? await runIdempotent(restReq, res, ctx, contract, url, {
+            keyId: admitted.principal.keyId,
+            idempotencyKey,
+            fingerprint: fingerprint(method, url, restReq.body),
+            sealWith: contract.returnsSecret ? presented : undefined,
+          })
+        : await run(restReq, res, ctx, contract, url);
+    } finally {
+      turn.release();
+    }
     // A secret must not linger in a browser's or a proxy's cache.
     const secretHeaders: Record<string, string> = contract.returnsSecret ? { 'Cache-Control': 'no-store' } : {};
     send(res, outcome.status, requestId, outcome.body, { ...outcome.headers, ...secretHeaders });

@@ -171,7 +171,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
 
 function errorResponse(status: ErrorStatus): Json {
   const headers: Json = { ...COMMON_HEADERS };
-  if (status === 429 || status === 409) headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
+  if (status === 429 || status === 409 || status === 503) headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
   if (status === 401) {
     headers['WWW-Authenticate'] = { description: 'Always `Bearer realm="api"`.', schema: { type: 'string' } };
   }

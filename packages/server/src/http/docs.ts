@@ -45,7 +45,8 @@ export const DOCS_PAGE = `<!doctype html>
 
 /** A docs asset by its file name, or undefined when there is no such asset. */
 export async function docsAsset(name: string): Promise<{ body: Buffer; type: string } | undefined> {
-  const asset = ASSETS[name];
+  // Own entries only: `/docs/constructor` must not find Object.prototype's member.
+  const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
   if (!asset) return undefined;
   let body = cache.get(name);
   if (!body) {

@@ -189,7 +189,7 @@ describe('cursors', () => {
 });
 
 describe('dates that do not exist', () => {
-  it('are refused in record date fields and date filters; real ones are kept as written', async () => {
+  it('are refused everywhere dates enter (record fields, date filters, query bounds, expires_at); real ones are kept as written', async () => {
     const impossible = [
       '2026-02-30', '2026-13-01', '2026-00-01', '2026-04-31', '2023-02-29', '1900-02-29', '0000-01-01', '10000-01-01',
       '2026-01-01T24:00:00Z', '2026-01-01T23:60:00Z', '2026-01-01T23:59:60Z', '2026-01-01T00:00:00+24:00', '2026-01-01T00:00:00+99:00',
@@ -208,9 +208,6 @@ describe('dates that do not exist', () => {
       expect(response.status, `${day}: ${response.text}`).toBe(201);
       expect(response.body.data.day).toBe(day);
     }
-  });
-
-  it('are refused in query bounds and in expires_at', async () => {
     const keyId = (await call(server, 'GET', '/api-keys?limit=1')).body.data[0].id;
     for (const time of ['2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '2026-01-01T00:00:00+99:00', '10000-01-01T00:00:00Z']) {
       const encoded = encodeURIComponent(time);

@@ -1,5 +1,6 @@
 import { MAX_JSON_DEPTH } from '@charter/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from './raw-http.ts';
 import { type ApiResponse, call, createModule, startTestServer, type TestServer } from '../support/server.ts';
 
 // Issue 9, "Hostile input gets a 4xx, never a 500": each of these answered 500 with a stack trace
@@ -239,5 +240,18 @@ describe('/docs', () => {
       expect(body.request_id).toBe(response.headers.get('x-request-id'));
     }
     expect((await fetch(`${server.url}/docs/swagger-ui.css`)).status).toBe(200);
+  });
+});
+
+describe('request targets', () => {
+  // Found by the fuzz suite: `new URL('//%%/x', base)` reads `%%` as a host and throws, and it threw
+  // in the request listener, outside any promise: the whole process died.
+  it('that begin with // are paths: a 4xx in the envelope, and the server keeps serving', async () => {
+    for (const target of ['//%%/x', '//%zz', '//[/', '//evil.example/api/v1/modules', '//a:b@%/docs/']) {
+      const response = await rawRequest(server.url, 'GET', target);
+      expect(response.status, target).toBe(404);
+      expect(JSON.parse(response.body).request_id).toBe(response.headers['x-request-id']);
+    }
+    expect((await call(server, 'GET', '/health', { key: null })).status).toBe(200);
   });
 });

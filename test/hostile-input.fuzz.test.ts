@@ -246,7 +246,8 @@ function checkAnswer(exchange: Exchange, route: Route): void {
 }
 
 async function send(method: string, url: string, headers: Record<string, string>, body: string | Buffer | undefined): Promise<Exchange> {
-  const response = await fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body });
+  const payload = method === 'GET' || method === 'HEAD' || body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body);
+  const response = await fetch(url, { method, headers, body: payload });
   return { method, url, status: response.status, headers: response.headers, text: await response.text() };
 }
 

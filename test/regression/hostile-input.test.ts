@@ -97,6 +97,18 @@ describe('body keys named like Object.prototype members', () => {
   });
 });
 
+describe('numbers JSON cannot carry', () => {
+  it('are refused in json fields rather than stored as null', async () => {
+    for (const blob of ['1e400', '{"a":[-1e400]}']) {
+      const response = await call(server, 'POST', recordsPath(), { rawBody: `{"data":{"blob":${blob}}}`, headers: { 'content-type': 'application/json' } });
+      expectEnvelope(response, 422, 'validation_failed');
+      expect(Object.keys(response.body.errors)).toEqual(['data.blob']);
+    }
+    const tiny = await call(server, 'POST', recordsPath(), { rawBody: '{"data":{"blob":1e-400}}', headers: { 'content-type': 'application/json' } });
+    expect(tiny.status, tiny.text).toBe(201);
+  });
+});
+
 describe('JSON nesting', () => {
   const nested = (depth: number) => `{"data":{"blob":${'['.repeat(depth - 2)}1${']'.repeat(depth - 2)}}}`;
 

@@ -9,8 +9,15 @@ const checks: Record<FieldType, (value: unknown) => string | undefined> = {
   boolean: (value) => (typeof value === 'boolean' ? undefined : 'must be true or false'),
   date: (value) =>
     typeof value === 'string' && isRecordDate(value) ? undefined : 'must be an existing ISO 8601 date (2026-11-22) or date-time, in the years 0001–9999',
-  json: () => undefined,
+  // JSON.parse reads 1e400 as Infinity, which would be stored as null without a word.
+  json: (value) => (holdsNonFinite(value) ? 'holds a number beyond what JSON can represent (about ±1.8e308)' : undefined),
 };
+
+function holdsNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(holdsNonFinite);
+}
 
 /**
  * Checks a record's data against its module's fields, field by field, and throws one 422 that

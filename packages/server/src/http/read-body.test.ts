@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../errors.ts';
+import type { ApiError } from '../errors.ts';
 import { exceedsDepth, parseJsonObject, parseQuery } from './read-body.ts';
 
 const json = (text: string) => parseJsonObject(Buffer.from(text), 'application/json');

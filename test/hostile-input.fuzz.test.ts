@@ -8,15 +8,16 @@ import { call, createModule, startTestServer, type TestServer } from './support/
  * without touching this file): generated hostile paths, queries, bodies and headers, each of
  * which must be answered with a documented success or a 4xx in the error envelope, never a 5xx.
  * A failure prints fast-check's seed and the shrunk request; `FUZZ_SEED=<seed>` replays it and
- * `FUZZ_RUNS=<n>` (default 30 per route) searches longer.
+ * `FUZZ_RUNS=<n>` (default 30 per route) with `FUZZ_TIME_LIMIT_MS` searches longer.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 30);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
-/** Per route: however loaded the machine, the file stays well under a minute. */
-const TIME_LIMIT_MS = 2_500;
+/** Per route: however loaded the machine, the file stays well under a minute (`FUZZ_TIME_LIMIT_MS` for longer searches). */
+const TIME_LIMIT_MS = Number(process.env.FUZZ_TIME_LIMIT_MS ?? 2_500);
 
 let server: TestServer;
 const serverErrors: unknown[] = [];
+let sent = 0;
 let document: { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
 
 interface Schema {
@@ -36,6 +37,7 @@ beforeAll(async () => {
   document = await response.json();
 });
 afterAll(async () => {
+  console.log(`hostile-input fuzz: ${sent} requests (FUZZ_RUNS=${RUNS}${SEED === undefined ? '' : `, FUZZ_SEED=${SEED}`})`);
   await server.close();
   // A 5xx shows up in the answers; an error the server logged but answered with a 4xx shows up here.
   expect(serverErrors).toEqual([]);
@@ -247,6 +249,7 @@ function checkAnswer(exchange: Exchange, route: Route): void {
 
 async function send(method: string, url: string, headers: Record<string, string>, body: string | Buffer | undefined): Promise<Exchange> {
   const payload = method === 'GET' || method === 'HEAD' || body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body);
+  sent++;
   const response = await fetch(url, { method, headers, body: payload });
   return { method, url, status: response.status, headers: response.headers, text: await response.text() };
 }

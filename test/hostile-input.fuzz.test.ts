@@ -297,7 +297,8 @@ describe('hostile input to every route of the document', () => {
         { numRuns: RUNS, seed: SEED, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
       );
     }
-  });
+    // Room for the time limit of each of several dozen routes, their fixtures and a shrink.
+  }, 40 * TIME_LIMIT_MS + 60_000);
 
   it('answers hostile paths outside the routes (under /api/v1 and /docs) with a 4xx in the envelope', async () => {
     const route: Route = { method: 'GET', path: '/', operation: { responses: { 200: {} } } };

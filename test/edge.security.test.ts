@@ -225,3 +225,23 @@ describe('/docs', () => {
     }
   });
 });
+
+describe('writes take no query parameters', () => {
+  it('a query on POST, PATCH or DELETE is a 422 naming it, and nothing is changed', async () => {
+    const module = await createModule(server, [], `Query ${Math.random()}`);
+    for (const [method, path, body] of [
+      ['DELETE', `/modules/${module.id}?valueOf=x`, undefined],
+      ['PATCH', `/modules/${module.id}?name=Sneaky`, { description: 'x' }],
+      ['POST', '/modules?dry_run=true', { name: `Never ${Math.random()}` }],
+      ['DELETE', `/modules/${module.id}?__proto__=1&constructor=2`, undefined],
+    ] as const) {
+      const response = await call(server, method, path, body === undefined ? {} : { body });
+      expect(response.status, `${method} ${path}: ${response.text}`).toBe(422);
+      expect(response.body.error).toBe('validation_failed');
+      expect(Object.keys(response.body.errors).length).toBeGreaterThan(0);
+    }
+    const still = await call(server, 'GET', `/modules/${module.id}`);
+    expect(still.status).toBe(200);
+    expect(still.body.description ?? null).toBeNull();
+  });
+});

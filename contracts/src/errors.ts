@@ -25,9 +25,15 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 export type ErrorStatus = (typeof ERROR_CODES)[ErrorCode];
 
+/**
+ * Deepest nesting of objects and arrays a JSON request body may have: deeper bodies are a 400
+ * `bad_request`, refused before anything recursive reads them.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** Human descriptions of each error status, used as the response descriptions in the document. */
 export const ERROR_STATUS_DESCRIPTIONS: Record<ErrorStatus, string> = {
-  400: 'Malformed request: unparsable JSON or a malformed header such as Idempotency-Key.',
+  400: `Malformed request: unparsable JSON, JSON nested deeper than ${MAX_JSON_DEPTH} levels, or a malformed header such as Idempotency-Key.`,
   401: 'Missing, malformed, unknown, expired or revoked API key. All of these look the same.',
   403: 'The key lacks a required scope; `required_scopes` names them.',
   404: 'Unknown route, or a resource that does not exist in this workspace.',

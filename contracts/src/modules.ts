@@ -9,7 +9,8 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 
 export const FieldTypeSchema = z.enum(FIELD_TYPES).meta({
   id: 'FieldType',
-  description: 'string, number, boolean, date (ISO 8601 date or date-time) or json (any JSON value).',
+  description:
+    'string, number, boolean, date (an ISO 8601 date `2026-11-22` or date-time with `Z` or an offset up to ±23:59, on a day that exists in the years 0001–9999) or json (any JSON value).',
   example: 'string',
 });
 

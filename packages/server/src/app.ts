@@ -7,6 +7,7 @@ import { ApiError } from './errors.ts';
 import type { Handlers } from './handlers/types.ts';
 import { DOCS_PAGE, DOCS_SECURITY_HEADERS, docsAsset } from './http/docs.ts';
 import { requestIdFor } from './http/request-id.ts';
+import { requestUrl } from './http/request-target.ts';
 import { applyAdmission, send, sendError } from './http/respond.ts';
 import { createRestHandler, type RequestState } from './http/rest.ts';
 import { IdempotencyStore } from './idempotency/idempotency.ts';
@@ -135,7 +136,8 @@ export function createApp(options: AppOptions): App {
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req.url);
+    if (!url) return void sendError(res, state.requestId, new ApiError('bad_request', 'The request target is not a valid path.'));
     if (await servePublic(req, res, state, url.pathname)) return;
     if (url.pathname.startsWith(`${API_BASE_PATH}/`)) return handleRest(req, res, state, url);
     sendError(res, state.requestId, new ApiError('not_found', `No route matches ${req.method} ${url.pathname}.`));
@@ -167,7 +169,7 @@ export function createApp(options: AppOptions): App {
   function listener(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     // Read now: the REST edge rewrites req.url for trpc-to-openapi.
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req.url)?.pathname ?? (req.url ?? '/').slice(0, 2048);
     const state: RequestState = {
       requestId: requestIdFor(req.headers['x-request-id']),
       clientAddress: req.socket.remoteAddress ?? null,

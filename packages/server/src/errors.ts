@@ -42,7 +42,9 @@ export function validationFailed(errors: Record<string, string[]>): ApiError {
 
 /** Turns Zod issues into `{ "field.path": ["message"] }`, with a plain sentence for missing fields. */
 export function zodIssuesToFieldErrors(issues: readonly z.core.$ZodIssue[]): Record<string, string[]> {
-  const errors: Record<string, string[]> = {};
+  // Field paths come from the caller (`?constructor=`, `{"toString":1}`): without a prototype,
+  // no name can find or replace an inherited member.
+  const errors: Record<string, string[]> = Object.create(null);
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const prefix = issue.path.length > 0 ? `${issue.path.map(String).join('.')}.` : '';

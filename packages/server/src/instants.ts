@@ -38,3 +38,41 @@ function toUtc(value: string): { year: number; text: string } {
   const text = `${pad(Math.max(year, 0), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}${fraction}Z`;
   return { year, text };
 }
+
+const CALENDAR_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** Days in a month of the proleptic Gregorian calendar. */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/**
+ * Whether a year, month and day name a day that exists, in the years 0001–9999 that both
+ * PostgreSQL and JavaScript handle alike. Date.parse cannot tell: it reads 2026-02-30 as March 2.
+ */
+export function isCalendarDay(year: number, month: number, day: number): boolean {
+  return year >= 1 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
+}
+
+/**
+ * A record's `date` value: `YYYY-MM-DD`, or a date-time `YYYY-MM-DDTHH:MM[:SS[.ffffff]]` with `Z`
+ * or an offset. The day must exist in the years 0001–9999, the time be 00:00–23:59:59 (no leap
+ * second), and an offset lie within RFC 3339's ±23:59, as query bounds take.
+ */
+export function isRecordDate(value: string): boolean {
+  const date = CALENDAR_DATE.exec(value);
+  if (date) return isCalendarDay(Number(date[1]), Number(date[2]), Number(date[3]));
+  const dateTime = LOCAL_DATE_TIME.exec(value);
+  if (!dateTime) return false;
+  const [, year, month, day, hour, minute, second = '0', offsetHours = '0', offsetMinutes = '0'] = dateTime;
+  return (
+    isCalendarDay(Number(year), Number(month), Number(day)) &&
+    Number(hour) <= 23 &&
+    Number(minute) <= 59 &&
+    Number(second) <= 59 &&
+    Number(offsetHours) <= 23 &&
+    Number(offsetMinutes) <= 59
+  );
+}

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { SortKey } from '@charter/contracts';
 import type { Queryable } from '@charter/db';
 import type { Context } from './context.ts';
 import type { PendingQuery, Row } from 'postgres';
 import { validationFailed } from './errors.ts';
-import { boundInstant } from './instants.ts';
+import { boundInstant, isCalendarDay } from './instants.ts';
 import { isStorable } from './storable.ts';
 
 type Fragment = PendingQuery<Row[]>;
@@ -43,23 +44,78 @@ export interface ListPage<RowType> {
   next_cursor: string | null;
 }
 
+/**
+ * A cursor is plain base64url JSON, not signed. What makes it safe is that every value in it is
+ * checked before it reaches SQL (a forged cursor can only start a walk at a position of the
+ * caller's own choosing, in the caller's own rows, which `page` allows anyway); what binds it to
+ * its list is `l`, a digest of the list's identity. An HMAC would add a secret that every process
+ * must share and rotate, and protect nothing more than these two checks do.
+ */
 interface CursorState {
   /** The sort the walk was started with: a cursor only continues the walk it came from. */
   s: string;
+  /** The list the walk runs over: see listIdentity. */
+  l: string;
   /** The last row's sort values, as text, then its id. */
   v: string[];
 }
 
 const sortString = (sort: SortKey[]) => sort.map((key) => (key.direction === 'desc' ? '-' : '') + key.field).join(',');
 
+/** Query parameters that move through a list or shape its items, rather than choose the list. */
+const PAGING_PARAMETERS = new Set(['limit', 'page', 'cursor', 'sort', 'fields']);
+
+/**
+ * Digest of what chooses a list: its table, its workspace and every other input (module, filters,
+ * search, time bounds, key, status…), so that a parameter added to a list later binds cursors too.
+ */
+function listIdentity(table: string, owner: string | undefined, request: object): string {
+  const chosen = Object.entries(request).filter(([name, value]) => !PAGING_PARAMETERS.has(name) && value !== undefined);
+  return createHash('sha256')
+    .update(JSON.stringify([table, owner ?? null, canonical(chosen)]))
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+/** The same value with object keys in one order, for a digest that ignores key order. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.entries(value)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, item]) => [key, canonical(item)]);
+}
+
 function encodeCursor(state: CursorState): string {
   return Buffer.from(JSON.stringify(state)).toString('base64url');
 }
 
 /** How PostgreSQL writes a timestamptz as text: what a cursor made by this server holds. */
-const TIMESTAMPTZ_TEXT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+const TIMESTAMPTZ_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?(?::(\d{2}))?$/;
 
-function decodeCursor(cursor: string, sort: SortKey[], keys: SortKey[], types: ListSource['sortTypes']): CursorState {
+/**
+ * Whether text is a timestamptz PostgreSQL's input takes: a day that exists (the pattern alone
+ * lets month 13 or February 30 through, and PostgreSQL then fails the whole query), a time of
+ * day, and an offset within its ±15:59:59.
+ */
+function isTimestamptzText(value: string): boolean {
+  const match = TIMESTAMPTZ_TEXT.exec(value);
+  if (!match) return false;
+  const [, year, month, day, hour, minute, second, offsetHours, offsetMinutes = '0', offsetSeconds = '0'] = match;
+  return (
+    isCalendarDay(Number(year), Number(month), Number(day)) &&
+    Number(hour) <= 23 &&
+    Number(minute) <= 59 &&
+    Number(second) <= 59 &&
+    Number(offsetHours) <= 15 &&
+    Number(offsetMinutes) <= 59 &&
+    Number(offsetSeconds) <= 59
+  );
+}
+
+const INVALID_CURSOR = 'The cursor is not valid. Pass the next_cursor of a previous page unchanged.';
+
+function decodeCursor(cursor: string, sort: SortKey[], identity: string, keys: SortKey[], types: ListSource['sortTypes']): CursorState {
   let state: unknown;
   try {
     state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -67,21 +123,32 @@ function decodeCursor(cursor: string, sort: SortKey[], keys: SortKey[], types: L
     state = undefined;
   }
   const shaped =
-    typeof state === 'object' && state !== null && typeof (state as CursorState).s === 'string' && Array.isArray((state as CursorState).v);
-  if (shaped && (state as CursorState).s !== sortString(sort)) {
-    throw validationFailed({ sort: [`This cursor continues a walk sorted by "${(state as CursorState).s}"; pass the same sort with it.`] });
+    typeof state === 'object' &&
+    state !== null &&
+    typeof (state as CursorState).s === 'string' &&
+    typeof (state as CursorState).l === 'string' &&
+    Array.isArray((state as CursorState).v);
+  if (!shaped) throw validationFailed({ cursor: [INVALID_CURSOR] });
+  const { s, l, v } = state as CursorState;
+  if (s !== sortString(sort)) {
+    const message = `This cursor continues a walk sorted by "${isStorable(s) ? s.slice(0, 200) : '?'}"; pass the same sort with it.`;
+    throw validationFailed({ sort: [message], cursor: [message] });
+  }
+  if (l !== identity) {
+    throw validationFailed({
+      cursor: ['This cursor belongs to another list (another resource, module, workspace, filter, search or time bound). Pass it only with the query whose page returned it.'],
+    });
   }
   const valid =
-    shaped &&
-    (state as CursorState).v.length === keys.length &&
+    v.length === keys.length &&
     // Each value goes back into SQL: a forged cursor must fail here, not in PostgreSQL.
-    (state as CursorState).v.every(
+    v.every(
       (value, index) =>
         typeof value === 'string' &&
         isStorable(value) &&
-        (types[(keys[index] as SortKey).field] !== 'timestamptz' || TIMESTAMPTZ_TEXT.test(value)),
+        (types[(keys[index] as SortKey).field] !== 'timestamptz' || isTimestamptzText(value)),
     );
-  if (!valid) throw validationFailed({ cursor: ['The cursor is not valid. Pass the next_cursor of a previous page unchanged.'] });
+  if (!valid) throw validationFailed({ cursor: [INVALID_CURSOR] });
   return state as CursorState;
 }
 
@@ -94,6 +161,8 @@ export async function listPage<RowType extends Record<string, unknown>>(
   sql: Queryable,
   source: ListSource,
   request: ListRequest,
+  /** The workspace whose list this is, so that its cursors serve no other. */
+  owner?: string,
 ): Promise<ListPage<RowType>> {
   if (request.page !== undefined && request.cursor !== undefined) {
     throw validationFailed({ cursor: ['Use either page or cursor, not both.'] });
@@ -111,9 +180,10 @@ export async function listPage<RowType extends Record<string, unknown>>(
   if (request.updated_before) conditions.push(sql`updated_at < ${boundInstant(request.updated_before)}::text::timestamptz`);
   const filtered = and(sql, conditions);
 
+  const identity = listIdentity(source.table, owner, request);
   const pageConditions = [...conditions];
   if (request.cursor !== undefined) {
-    const state = decodeCursor(request.cursor, request.sort, keys, source.sortTypes);
+    const state = decodeCursor(request.cursor, request.sort, identity, keys, source.sortTypes);
     pageConditions.push(after(sql, keys, state.v, source.sortTypes));
   }
   const offset = request.page !== undefined ? (request.page - 1) * request.limit : 0;
@@ -152,7 +222,7 @@ export async function listPage<RowType extends Record<string, unknown>>(
   const pageRows = rows.slice(0, kept);
   const last = pageRows.at(-1);
   const nextCursor =
-    hasMore && last ? encodeCursor({ s: sortString(request.sort), v: keys.map((_, index) => String(last[`_cursor_${index}`])) }) : null;
+    hasMore && last ? encodeCursor({ s: sortString(request.sort), l: identity, v: keys.map((_, index) => String(last[`_cursor_${index}`])) }) : null;
   for (const row of pageRows) for (let index = 0; index < keys.length; index++) delete row[`_cursor_${index}`];
 
   return {
@@ -198,7 +268,7 @@ export async function servePage<RowType extends Record<string, unknown>, Item>(
   request: ListRequest & { fields?: readonly string[] | undefined },
   toItem: (row: RowType) => Item,
 ) {
-  const { rows, ...envelope } = await listPage<RowType>(ctx.sql, source, request);
+  const { rows, ...envelope } = await listPage<RowType>(ctx.sql, source, request, ctx.principal?.workspaceId);
   ctx.listing.fields = request.fields;
   ctx.listing.nextCursor = envelope.next_cursor;
   return { ...envelope, data: rows.map(toItem) };

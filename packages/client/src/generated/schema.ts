@@ -337,7 +337,7 @@ export interface components {
             description?: string;
         };
         /**
-         * @description string, number, boolean, date (ISO 8601 date or date-time) or json (any JSON value).
+         * @description string, number, boolean, date (an ISO 8601 date `2026-11-22` or date-time with `Z` or an offset up to ±23:59, on a day that exists in the years 0001–9999) or json (any JSON value).
          * @example string
          * @enum {string}
          */
@@ -1026,7 +1026,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description Malformed request: unparsable JSON or a malformed header such as Idempotency-Key. */
+        /** @description Malformed request: unparsable JSON, JSON nested deeper than 64 levels, or a malformed header such as Idempotency-Key. */
         BadRequest: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];

@@ -1,22 +1,23 @@
 import { type FieldType, MAX_RECORD_DATA_BYTES, type ModuleField } from '@charter/contracts';
 import { validationFailed } from '../errors.ts';
+import { isRecordDate } from '../instants.ts';
 import { firstUnstorable, isStorable } from '../storable.ts';
-
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-function isValidDate(value: string): boolean {
-  return (ISO_DATE.test(value) || ISO_DATE_TIME.test(value)) && !Number.isNaN(Date.parse(value));
-}
 
 const checks: Record<FieldType, (value: unknown) => string | undefined> = {
   string: (value) => (typeof value === 'string' ? undefined : 'must be a string'),
   number: (value) => (typeof value === 'number' && Number.isFinite(value) ? undefined : 'must be a number'),
   boolean: (value) => (typeof value === 'boolean' ? undefined : 'must be true or false'),
   date: (value) =>
-    typeof value === 'string' && isValidDate(value) ? undefined : 'must be an ISO 8601 date (2026-11-22) or date-time',
-  json: () => undefined,
+    typeof value === 'string' && isRecordDate(value) ? undefined : 'must be an existing ISO 8601 date (2026-11-22) or date-time, in the years 0001–9999',
+  // JSON.parse reads 1e400 as Infinity, which would be stored as null without a word.
+  json: (value) => (holdsNonFinite(value) ? 'holds a number beyond what JSON can represent (about ±1.8e308)' : undefined),
 };
+
+function holdsNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(holdsNonFinite);
+}
 
 /**
  * Checks a record's data against its module's fields, field by field, and throws one 422 that
@@ -41,7 +42,8 @@ export function validateRecordData(fields: readonly ModuleField[], data: Record<
     if (unstorable !== undefined) errors[`data.${key}`] = [`The ${unstorable} value contains U+0000 or an unpaired surrogate, which cannot be stored.`];
   }
   for (const field of fields) {
-    const value = data[field.name];
+    // A field may be named `constructor`: only the record's own values count.
+    const value = Object.hasOwn(data, field.name) ? data[field.name] : undefined;
     if (value === undefined || value === null) {
       if (field.required) errors[`data.${field.name}`] = [`The data.${field.name} field is required.`];
       continue;
@@ -59,7 +61,7 @@ export function filterValue(field: ModuleField, raw: string): { value: unknown }
     case 'string':
       return { value: raw };
     case 'date':
-      return isValidDate(raw) ? { value: raw } : { error: 'must be an ISO 8601 date or date-time' };
+      return isRecordDate(raw) ? { value: raw } : { error: 'must be an existing ISO 8601 date or date-time, in the years 0001–9999' };
     case 'number': {
       const value = Number(raw);
       return raw.trim() !== '' && Number.isFinite(value) ? { value } : { error: 'must be a number' };

@@ -160,6 +160,8 @@ export function createRestHandler(options: RestHandlerOptions) {
     const restReq = req as RestRequest;
     let idempotencyKey: string | undefined;
     try {
+      // Writes take their input from the path and the body: a query parameter there would be ignored, so it is refused.
+      if (method !== 'GET') refuseQuery(url.searchParams);
       let rawInput: Record<string, unknown>;
       if (method === 'POST' || method === 'PATCH') {
         restReq.body = parseJsonObject(await readBody(req, maxBodyBytes), req.headers['content-type']);
@@ -203,6 +205,14 @@ export function createRestHandler(options: RestHandlerOptions) {
     const secretHeaders: Record<string, string> = contract.returnsSecret ? { 'Cache-Control': 'no-store' } : {};
     send(res, outcome.status, requestId, outcome.body, { ...outcome.headers, ...secretHeaders });
   };
+}
+
+function refuseQuery(params: URLSearchParams): void {
+  const names = [...new Set(params.keys())];
+  if (names.length === 0) return;
+  const errors: Record<string, string[]> = Object.create(null);
+  for (const name of names) errors[name] = [`Unknown parameter "${name}": this method takes no query parameters.`];
+  throw validationFailed(errors);
 }
 
 /** Checks input against the procedure's own input schema, as tRPC will: 422 on failure. */

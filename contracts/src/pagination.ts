@@ -87,7 +87,7 @@ export function listEnvelope<Item extends z.ZodType>(item: Item, name: string) {
   return z
     .object({
       data: z.array(item),
-      total: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ description: 'How many items match the filters.' }),
+      total: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ format: 'int64', description: 'How many items match the filters.' }),
       limit: z.int().min(1).max(MAX_PAGE_SIZE),
       page: z.int().min(1).max(1_000_000).nullable().meta({ description: 'The page number, or null on a cursor walk.' }),
       has_more: z.boolean(),

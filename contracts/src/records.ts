@@ -51,7 +51,7 @@ const recordFilter = z
   .preprocess((value) => value, z.record(z.string().max(63), z.string().max(500).regex(NO_NUL, NO_NUL_MESSAGE)))
   .optional()
   .meta({
-    description: 'Exact match on a module field: `filter[status]=open`. Several filters combine with AND.',
+    description: 'Exact match on a module field: `filter=status:open` (or `filter[status]=open`). Several filters combine with AND.',
   });
 
 export const listRecords = defineEndpoint({

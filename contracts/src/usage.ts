@@ -16,8 +16,8 @@ export const MAX_USAGE_BUCKETS = 1500;
 export const UsageBucket = z
   .object({
     start: timestamp.meta({ description: 'Start of the bucket (UTC).' }),
-    requests: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ description: 'Calls made with the key.' }),
-    errors: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ description: 'Of those, calls answered with 4xx or 5xx.' }),
+    requests: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ format: 'int64', description: 'Calls made with the key.' }),
+    errors: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ format: 'int64', description: 'Of those, calls answered with 4xx or 5xx.' }),
   })
   .meta({ id: 'UsageBucket' });
 
@@ -27,8 +27,8 @@ export const KeyUsage = z
     granularity: UsageGranularity,
     since: timestamp,
     until: timestamp,
-    total_requests: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
-    total_errors: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+    total_requests: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ format: 'int64' }),
+    total_errors: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ format: 'int64' }),
     data: z.array(UsageBucket).meta({ description: 'One bucket per minute, hour or day, oldest first, empty ones included.' }),
   })
   .meta({

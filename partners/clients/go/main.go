@@ -60,7 +60,7 @@ func main() {
 		fmt.Println("CHARTER_URL and CHARTER_KEY must be set")
 		os.Exit(2)
 	}
-	// The document's only server is the relative "/api/v1": the client needs the full base URL.
+	// The document's server defaults to http://127.0.0.1:3000/api/v1; this server runs elsewhere.
 	base := url + "/api/v1"
 	httpClient := &http.Client{Timeout: 30 * time.Second}
 	client, err := charter.NewClientWithResponses(base, charter.WithHTTPClient(httpClient), withKey(key))
@@ -159,6 +159,20 @@ func run(ctx context.Context, client *charter.ClientWithResponses, base string, 
 		return fail("list records: cursor walk saw %v, expected each of %v once", seen, ids)
 	}
 	step("list records", fmt.Sprintf("limit=2, followed next_cursor over %d pages, saw all %d once", pages, len(seen)))
+
+	// Filter on a field: the document's form-style array, sent as filter=title:Title%202.
+	filter := []string{"title:Title 2"}
+	filtered, err := client.ListRecordsWithResponse(ctx, module.Id, &charter.ListRecordsParams{Filter: &filter})
+	if err != nil {
+		return err
+	}
+	if filtered.JSON200 == nil {
+		return fail("filter records: expected 200 RecordList, got %s", status(filtered.HTTPResponse, filtered.Body))
+	}
+	if filtered.JSON200.Total != 1 || len(filtered.JSON200.Data) != 1 || filtered.JSON200.Data[0].Id != ids[1] {
+		return fail("filter records: title:Title 2 matched %+v", *filtered.JSON200)
+	}
+	step("filter records", "filter=title:Title 2 matched exactly that record (total 1)")
 
 	// A record without its required field: 422 validation_failed, decoded as charter.ErrorResponse.
 	invalid, err := client.CreateRecordWithResponse(ctx, module.Id, nil,

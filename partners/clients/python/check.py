@@ -66,7 +66,7 @@ def main() -> int:
     global failed
     url = os.environ["CHARTER_URL"].rstrip("/")
     key = os.environ["CHARTER_KEY"]
-    # The document's only server is the relative "/api/v1": the client needs the full base URL.
+    # The document's server defaults to http://127.0.0.1:3000/api/v1; this server runs elsewhere.
     base = f"{url}/api/v1"
     client = AuthenticatedClient(base_url=base, token=key)
     suffix = uuid.uuid4().hex[:8]
@@ -75,6 +75,7 @@ def main() -> int:
         module = create_module_with_field(client, suffix)
         records = create_records(client, module.id, 3)
         walk_records(client, module.id, records)
+        filter_records(client, module.id, records)
         validation_error(client, module.id)
         rate_limited(client, base, suffix)
     except Unexpected as exc:
@@ -147,6 +148,18 @@ def walk_records(client: AuthenticatedClient, module_id: str, created: list[str]
         "list records",
         f"limit=2, followed next_cursor over {pages} pages, saw all {len(seen)} once",
     )
+
+
+def filter_records(client: AuthenticatedClient, module_id: str, created: list[str]) -> None:
+    # The document's form-style array: sent as filter=title:Title%202.
+    page = expect(
+        list_records.sync_detailed(module_id, client=client, filter_=["title:Title 2"]),
+        200,
+        RecordList,
+    )
+    if page.total != 1 or [r.id for r in page.data] != [created[1]]:
+        raise Unexpected(f"filter title:Title 2 matched {page.to_dict()!r}")
+    step("filter records", "filter=title:Title 2 matched exactly that record (total 1)")
 
 
 def validation_error(client: AuthenticatedClient, module_id: str) -> None:

@@ -366,7 +366,10 @@ export interface components {
         ErrorCode: "bad_request" | "unauthorized" | "access_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_in_use" | "payload_too_large" | "request_headers_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "rate_limit_exceeded" | "server_error" | "service_unavailable";
         ModuleList: {
             data: components["schemas"]["ModuleListItem"][];
-            /** @description How many items match the filters. */
+            /**
+             * Format: int64
+             * @description How many items match the filters.
+             */
             total: number;
             limit: number;
             /** @description The page number, or null on a cursor walk. */
@@ -414,7 +417,10 @@ export interface components {
         };
         RecordList: {
             data: components["schemas"]["RecordListItem"][];
-            /** @description How many items match the filters. */
+            /**
+             * Format: int64
+             * @description How many items match the filters.
+             */
             total: number;
             limit: number;
             /** @description The page number, or null on a cursor walk. */
@@ -468,7 +474,10 @@ export interface components {
         };
         ApiKeyList: {
             data: components["schemas"]["ApiKeyListItem"][];
-            /** @description How many items match the filters. */
+            /**
+             * Format: int64
+             * @description How many items match the filters.
+             */
             total: number;
             limit: number;
             /** @description The page number, or null on a cursor walk. */
@@ -677,7 +686,9 @@ export interface components {
              * @example 2026-11-22T08:15:00.000Z
              */
             until: string;
+            /** Format: int64 */
             total_requests: number;
+            /** Format: int64 */
             total_errors: number;
             /** @description One bucket per minute, hour or day, oldest first, empty ones included. */
             data: components["schemas"]["UsageBucket"][];
@@ -689,14 +700,23 @@ export interface components {
              * @example 2026-11-22T08:15:00.000Z
              */
             start: string;
-            /** @description Calls made with the key. */
+            /**
+             * Format: int64
+             * @description Calls made with the key.
+             */
             requests: number;
-            /** @description Of those, calls answered with 4xx or 5xx. */
+            /**
+             * Format: int64
+             * @description Of those, calls answered with 4xx or 5xx.
+             */
             errors: number;
         };
         AccessLogList: {
             data: components["schemas"]["AccessLogEntryListItem"][];
-            /** @description How many items match the filters. */
+            /**
+             * Format: int64
+             * @description How many items match the filters.
+             */
             total: number;
             limit: number;
             /** @description The page number, or null on a cursor walk. */
@@ -1394,7 +1414,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example 83592e72-e91e-4cf8-a114-bec8c55ce16c
                  */
                 "Idempotency-Key"?: string;
             };
@@ -1492,7 +1512,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example fb6276da-e830-4687-ad0a-cd4143eb4381
                  */
                 "Idempotency-Key"?: string;
             };
@@ -1536,7 +1556,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example 275510f9-14a4-4233-add3-04a70d754610
                  */
                 "Idempotency-Key"?: string;
             };
@@ -1611,14 +1631,12 @@ export interface operations {
                 /** @description Case-insensitive substring of any string field. */
                 search?: string;
                 /**
-                 * @description Exact match on a module field, sent as `filter[<field>]=<value>` (for example `filter[status]=open`). Several filters combine with AND; an unknown field is a 422.
-                 * @example {
-                 *       "status": "open"
-                 *     }
+                 * @description Exact match on a module field, as `<field>:<value>` (for example `filter=status:open`); repeat it to combine filters with AND. A field the module does not have, or a value not of its type, is a 422. `filter[status]=open` is accepted too.
+                 * @example [
+                 *       "status:open"
+                 *     ]
                  */
-                filter?: {
-                    [key: string]: string;
-                };
+                filter?: string[];
             };
             header?: never;
             path: {
@@ -1662,7 +1680,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example 3fb247ed-aff9-4f7f-afa3-9a5b021be111
                  */
                 "Idempotency-Key"?: string;
             };
@@ -1760,7 +1778,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example 21bd2fad-aae2-4605-a358-5efeaa71b8eb
                  */
                 "Idempotency-Key"?: string;
             };
@@ -1806,7 +1824,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example 0e56a8e5-5221-4745-a0b8-d8a9bd0f2402
                  */
                 "Idempotency-Key"?: string;
             };
@@ -1921,7 +1939,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example 4f1d587a-3eb7-455d-a0ec-c585410b3bba
                  */
                 "Idempotency-Key"?: string;
             };
@@ -2018,7 +2036,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example 92bdd2e7-17fd-45df-ac82-3b1c8c9be3a4
                  */
                 "Idempotency-Key"?: string;
             };
@@ -2062,7 +2080,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example a97df573-a423-4b31-a0c1-7f203c01f5fa
                  */
                 "Idempotency-Key"?: string;
             };
@@ -2120,7 +2138,7 @@ export interface operations {
             header?: {
                 /**
                  * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
-                 * @example 5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d
+                 * @example f0955c64-07cb-4ebe-afc4-d88084bc4d4c
                  */
                 "Idempotency-Key"?: string;
             };

@@ -100,16 +100,19 @@ function protoKeyPaths(value: unknown, path: string[] = [], found: string[] = []
 
 /**
  * Query string → input object. Repeated keys become arrays (which scalar parameters then refuse),
- * and `filter[<field>]=<value>` pairs become one `filter` object.
+ * and record filters become one `filter` object, from either form: `filter=<field>:<value>`
+ * (repeatable; what generators send for the document's form-style array) or `filter[<field>]=<value>`.
  */
 export function parseQuery(params: URLSearchParams): Record<string, unknown> {
   // Maps, not objects: a name such as `constructor` must not find Object.prototype's member.
   const query = new Map<string, unknown>();
   const filter = new Map<string, unknown>();
-  for (const [key, value] of params) {
+  for (const [key, raw] of params) {
     const filterMatch = /^filter\[([^\]]*)\]$/.exec(key);
-    const target = filterMatch ? filter : query;
-    const name = filterMatch ? (filterMatch[1] as string) : key;
+    const pair = key === 'filter' ? filterPair(raw) : undefined;
+    const target = filterMatch || pair ? filter : query;
+    const name = pair ? pair.field : filterMatch ? (filterMatch[1] as string) : key;
+    const value = pair ? pair.value : raw;
     if (name === '__proto__') {
       // trpc-to-openapi copies the query by assignment, which would drop it without a word.
       throw validationFailed({ [key]: [`Unknown parameter "${key}".`] });
@@ -122,4 +125,15 @@ export function parseQuery(params: URLSearchParams): Record<string, unknown> {
   // array reaches the input as '' and is validated like any other value.
   for (const [name, value] of query) if (value === '') query.set(name, ['']);
   return Object.fromEntries(query);
+}
+
+/** `<field>:<value>`, split at the first colon (a value may hold more). */
+function filterPair(raw: string): { field: string; value: string } {
+  const colon = raw.indexOf(':');
+  if (colon <= 0) {
+    throw validationFailed({
+      filter: [`Each filter is "<field>:<value>", for example filter=status:open; "${raw.slice(0, 100)}" has no field name before a colon.`],
+    });
+  }
+  return { field: raw.slice(0, colon), value: raw.slice(colon + 1) };
 }

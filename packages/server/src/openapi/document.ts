@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   API_BASE_PATH,
   COMMON_ERROR_STATUSES,
@@ -104,6 +105,15 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
     defs: { ErrorResponse: ErrorEnvelope },
   }) as unknown as Json;
 
+  // Absolute, with the origin as a variable: generators need a full base URL (a relative one fails
+  // to parse in some, and every partner had to add it by hand); the default is where `pnpm start` listens.
+  document.servers = [
+    {
+      url: `{origin}${API_BASE_PATH}`,
+      description: 'A Charter API. Set `origin` to where yours runs.',
+      variables: { origin: { default: 'http://127.0.0.1:3000', description: 'Scheme, host and port of the API, without a trailing slash.' } },
+    },
+  ];
   document.tags = [
     { name: 'Modules', description: 'Collections of typed records.' },
     { name: 'Records', description: 'Entries of a module, validated against its fields.' },
@@ -169,6 +179,12 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
   return document;
 }
 
+/** A UUID-shaped key that differs per operation and stays the same from one generation to the next. */
+function exampleIdempotencyKey(operationId: string): string {
+  const hex = createHash('sha256').update(`idempotency-key example ${operationId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 function errorResponse(status: ErrorStatus): Json {
   const headers: Json = { ...COMMON_HEADERS };
   if (status === 429 || status === 409 || status === 503) headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
@@ -198,17 +214,19 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
   for (const parameter of parameters) {
     if (parameter.schema?.description && !parameter.description) parameter.description = parameter.schema.description;
     if (parameter.name === 'filter') {
-      parameter.style = 'deepObject';
+      // A form-style array of "<field>:<value>" strings: every generator sends it right, where a
+      // deepObject over a free-form map is sent wrongly or refused by most. The server also takes
+      // `filter[<field>]=<value>`.
+      parameter.style = 'form';
       parameter.explode = true;
-      // As records.ts declares it: names up to 63 characters, values up to 500 and free of NUL.
+      // As records.ts and modules.ts declare them: a field name, then a value up to 500 characters free of NUL.
       parameter.schema = {
-        type: 'object',
-        propertyNames: { maxLength: 63 },
-        additionalProperties: { type: 'string', maxLength: 500, pattern: NO_NUL.source },
+        type: 'array',
+        items: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}:[^\\u0000]{0,500}$' },
       };
       parameter.description =
-        'Exact match on a module field, sent as `filter[<field>]=<value>` (for example `filter[status]=open`). Several filters combine with AND; an unknown field is a 422.';
-      parameter.example = { status: 'open' };
+        'Exact match on a module field, as `<field>:<value>` (for example `filter=status:open`); repeat it to combine filters with AND. A field the module does not have, or a value not of its type, is a 422. `filter[status]=open` is accepted too.';
+      parameter.example = ['status:open'];
     }
   }
   if (contract.idempotent) {
@@ -221,7 +239,8 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
       // Exactly what the server accepts (idempotency.ts): a bare key cannot start with a space or a
       // quote; a quoted one holds 1–255 characters once unescaped.
       schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
-      example: '5f0c6a0e-2b7e-4a57-9e3a-8d1c2f3b4a5d',
+      // One example per operation: tools that send the example would otherwise reuse one key across writes.
+      example: exampleIdempotencyKey(contract.operationId),
     });
   }
   operation.parameters = parameters;

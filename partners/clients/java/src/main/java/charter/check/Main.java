@@ -53,7 +53,7 @@ public final class Main {
       System.out.println("CHARTER_URL and CHARTER_KEY must be set");
       System.exit(2);
     }
-    // The document's only server is the relative "/api/v1": the client needs the full base URL.
+    // The document's server defaults to http://127.0.0.1:3000/api/v1; this server runs elsewhere.
     String base = url.replaceAll("/+$", "") + "/api/v1";
     int failed = 0;
     try {
@@ -157,6 +157,14 @@ public final class Main {
       throw new Unexpected("list records: cursor walk saw " + seen + ", expected each of " + ids + " once");
     }
     step("list records", "limit=2, followed next_cursor over " + pages + " pages, saw all " + seen.size() + " once");
+
+    // Filter on a field: the document's form-style array, sent as filter=title:Title%202.
+    RecordList filtered = records.listRecords(
+        module.getId(), null, null, null, null, null, null, null, null, null, null, List.of("title:Title 2"));
+    if (filtered.getTotal() != 1L || filtered.getData().size() != 1 || !ids.get(1).equals(filtered.getData().get(0).getId())) {
+      throw new Unexpected("filter records: title:Title 2 matched " + filtered);
+    }
+    step("filter records", "filter=title:Title 2 matched exactly that record (total 1)");
 
     // A record without its required field: 422 validation_failed, decoded as the ErrorResponse model.
     try {

@@ -7,7 +7,6 @@ import {
   endpoints,
   ErrorEnvelope,
   type ErrorStatus,
-  NO_NUL,
 } from '@charter/contracts';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { generateOpenApiDocument } from 'trpc-to-openapi';

@@ -56,6 +56,11 @@ export function isCalendarDay(year: number, month: number, day: number): boolean
   return year >= 1 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
 }
 
+/** A wall-clock time of a real day: 00:00:00 to 23:59:59 (no leap second). */
+export function isClockTime(hour: number, minute: number, second: number): boolean {
+  return hour <= 23 && minute <= 59 && second <= 59;
+}
+
 /**
  * A record's `date` value: `YYYY-MM-DD`, or a date-time `YYYY-MM-DDTHH:MM[:SS[.ffffff]]` with `Z`
  * or an offset. The day must exist in the years 0001–9999, the time be 00:00–23:59:59 (no leap
@@ -69,9 +74,7 @@ export function isRecordDate(value: string): boolean {
   const [, year, month, day, hour, minute, second = '0', offsetHours = '0', offsetMinutes = '0'] = dateTime;
   return (
     isCalendarDay(Number(year), Number(month), Number(day)) &&
-    Number(hour) <= 23 &&
-    Number(minute) <= 59 &&
-    Number(second) <= 59 &&
+    isClockTime(Number(hour), Number(minute), Number(second)) &&
     Number(offsetHours) <= 23 &&
     Number(offsetMinutes) <= 59
   );

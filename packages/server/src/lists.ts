@@ -4,7 +4,7 @@ import type { Queryable } from '@charter/db';
 import type { Context } from './context.ts';
 import type { PendingQuery, Row } from 'postgres';
 import { validationFailed } from './errors.ts';
-import { boundInstant, isCalendarDay } from './instants.ts';
+import { boundInstant, isCalendarDay, isClockTime } from './instants.ts';
 import { isStorable } from './storable.ts';
 
 type Fragment = PendingQuery<Row[]>;
@@ -104,9 +104,7 @@ function isTimestamptzText(value: string): boolean {
   const [, year, month, day, hour, minute, second, offsetHours, offsetMinutes = '0', offsetSeconds = '0'] = match;
   return (
     isCalendarDay(Number(year), Number(month), Number(day)) &&
-    Number(hour) <= 23 &&
-    Number(minute) <= 59 &&
-    Number(second) <= 59 &&
+    isClockTime(Number(hour), Number(minute), Number(second)) &&
     Number(offsetHours) <= 15 &&
     Number(offsetMinutes) <= 59 &&
     Number(offsetSeconds) <= 59

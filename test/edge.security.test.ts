@@ -245,3 +245,13 @@ describe('writes take no query parameters', () => {
     expect(still.body.description ?? null).toBeNull();
   });
 });
+
+describe('unknown keys inside a body', () => {
+  it('are refused with a 422 naming them, at any depth, never silently dropped', async () => {
+    const response = await call(server, 'POST', '/modules', {
+      body: { name: `Nested ${Math.random()}`, fields: [{ name: 'title', type: 'string', colour: 'red' }] },
+    });
+    expect(response.status, response.text).toBe(422);
+    expect(Object.keys(response.body.errors)).toEqual(['fields.0.colour']);
+  });
+});

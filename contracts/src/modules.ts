@@ -18,8 +18,9 @@ const timestamp = z.iso.datetime().meta({ example: '2026-11-22T08:15:30.123Z' })
 
 export const ModuleId = idSchema('module').meta({ description: 'The module ID.' });
 
+// Strict: an unknown key inside a field is refused (422) like one at the top of a body, never dropped.
 export const ModuleField = z
-  .object({
+  .strictObject({
     name: z
       .string()
       .regex(/^[a-z][a-z0-9_]{0,62}$/, 'Must start with a lowercase letter and contain only a-z, 0-9 and _ (at most 63).')

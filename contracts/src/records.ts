@@ -46,9 +46,13 @@ export type ModuleRecord = z.output<typeof ModuleRecord>;
 export const RECORD_SORTABLE = ['created_at', 'updated_at', 'id'] as const;
 export const RECORD_FIELDS = ['id', 'module_id', 'data', 'created_at', 'updated_at'] as const;
 
-/** `filter[<field>]=<value>` arrives as one object; the server checks names and types against the module. */
+const filterText = z.string().max(500).regex(NO_NUL, NO_NUL_MESSAGE);
+/**
+ * Filters arrive as one object, field → value (or values, when a field is named more than once: each
+ * must match, as with several fields); the server checks names and types against the module.
+ */
 const recordFilter = z
-  .preprocess((value) => value, z.record(z.string().max(63), z.string().max(500).regex(NO_NUL, NO_NUL_MESSAGE)))
+  .preprocess((value) => value, z.record(z.string().max(63), z.union([filterText, z.array(filterText).max(20)])))
   .optional()
   .meta({
     description: 'Exact match on a module field: `filter=status:open` (or `filter[status]=open`). Several filters combine with AND.',

@@ -1631,9 +1631,9 @@ export interface operations {
                 /** @description Case-insensitive substring of any string field. */
                 search?: string;
                 /**
-                 * @description Exact match on a module field, as `<field>:<value>` (for example `filter=status:open`); repeat it to combine filters with AND. A field the module does not have, or a value not of its type, is a 422. `filter[status]=open` is accepted too.
+                 * @description Exact match on a module field, as `<field>:<value>` (for example `filter=email:ada@example.com`); repeat it to combine filters with AND (up to 20 values for one field). A field the module does not have, or a value not of its type, is a 422. `filter[status]=open` is accepted too.
                  * @example [
-                 *       "status:open"
+                 *       "email:ada@example.com"
                  *     ]
                  */
                 filter?: string[];

@@ -31,15 +31,17 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
   const module = await findModule(sql, principal.workspaceId, input.module_id);
   const where = [sql`workspace_id = ${principal.workspaceId}`, sql`module_id = ${module.id}`];
   const errors: Record<string, string[]> = {};
-  for (const [name, raw] of Object.entries(input.filter ?? {})) {
+  for (const [name, values] of Object.entries(input.filter ?? {})) {
     const field = module.fields.find((candidate) => candidate.name === name);
     if (!field) {
       errors[`filter[${name}]`] = [`Unknown field "${name}". Filterable fields: ${module.fields.map((f) => f.name).join(', ') || 'none'}.`];
       continue;
     }
-    const parsed = filterValue(field, raw);
-    if ('error' in parsed) errors[`filter[${name}]`] = [`The filter on ${name} ${parsed.error}.`];
-    else where.push(sql`data @> ${sql.json({ [name]: parsed.value } as Record<string, string>)}`);
+    for (const raw of new Set(typeof values === 'string' ? [values] : values)) {
+      const parsed = filterValue(field, raw);
+      if ('error' in parsed) errors[`filter[${name}]`] = [`The filter on ${name} ${parsed.error}.`];
+      else where.push(sql`data @> ${sql.json({ [name]: parsed.value } as Record<string, string>)}`);
+    }
   }
   if (Object.keys(errors).length > 0) throw validationFailed(errors);
   if (input.search) {

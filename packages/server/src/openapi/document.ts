@@ -224,8 +224,9 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
         items: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}:[^\\u0000]{0,500}$' },
       };
       parameter.description =
-        'Exact match on a module field, as `<field>:<value>` (for example `filter=status:open`); repeat it to combine filters with AND. A field the module does not have, or a value not of its type, is a 422. `filter[status]=open` is accepted too.';
-      parameter.example = ['status:open'];
+        'Exact match on a module field, as `<field>:<value>` (for example `filter=email:ada@example.com`); repeat it to combine filters with AND (up to 20 values for one field). A field the module does not have, or a value not of its type, is a 422. `filter[status]=open` is accepted too.';
+      // A field of the module the createModule example makes, so that the example works end to end.
+      parameter.example = ['email:ada@example.com'];
     }
   }
   if (contract.idempotent) {

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Database } from '@charter/db';
 import { createWorkspace } from '@charter/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { onServer, serverOnly } from './support/gates.ts';
 import { type ApiProcess, startApiProcess } from './support/process.ts';
 import { call } from './support/server.ts';
 import { sleep } from './support/time.ts';
 
-const onServer = inject('databaseKind') === 'postgres';
 const LOCK_SECONDS = 3;
 
-describe.skipIf(!onServer)('a server process killed in the middle of an idempotent POST', () => {
+describe.skipIf(!onServer)(serverOnly('a server process killed in the middle of an idempotent POST'), () => {
   let database: Database;
   let doomed: ApiProcess;
   let survivor: ApiProcess;

@@ -1,13 +1,12 @@
 import { connect } from '@charter/db';
 import { createWorkspace } from '@charter/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { onServer, serverOnly } from './support/gates.ts';
 import { type ApiProcess, startApiProcess } from './support/process.ts';
 import { call } from './support/server.ts';
 
 // Two server processes sharing one PostgreSQL server: what one does, the other enforces at once.
-const onServer = inject('databaseKind') === 'postgres';
-
-describe.skipIf(!onServer)('keys across server processes', () => {
+describe.skipIf(!onServer)(serverOnly('keys across server processes'), () => {
   let first: ApiProcess;
   let second: ApiProcess;
   let rootKey: string;

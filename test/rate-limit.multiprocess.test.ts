@@ -1,14 +1,13 @@
 import { connect } from '@charter/db';
 import { createWorkspace } from '@charter/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { onServer, serverOnly } from './support/gates.ts';
 import { type ApiProcess, startApiProcess } from './support/process.ts';
 import { type ApiResponse, call } from './support/server.ts';
 import { awaitFreshMinute } from './support/time.ts';
 
 // Only a PostgreSQL server shows this: the embedded database runs one statement at a time.
-const onServer = inject('databaseKind') === 'postgres';
-
-describe.skipIf(!onServer)('one key hammered through four server processes', () => {
+describe.skipIf(!onServer)(serverOnly('one key hammered through four server processes'), () => {
   const processes: ApiProcess[] = [];
   let key: string;
 

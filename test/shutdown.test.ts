@@ -1,13 +1,12 @@
 import { connect } from '@charter/db';
 import { createWorkspace } from '@charter/server';
 import { describe, expect, inject, it } from 'vitest';
+import { onServer, serverOnly } from './support/gates.ts';
 import { startApiProcess } from './support/process.ts';
 import { call } from './support/server.ts';
 import { sleep } from './support/time.ts';
 
-const onServer = inject('databaseKind') === 'postgres';
-
-describe.skipIf(!onServer)('SIGTERM under load', () => {
+describe.skipIf(!onServer)(serverOnly('SIGTERM under load'), () => {
   it('finishes in-flight requests, and every request that got a response is in the access log', async () => {
     const databaseUrl = inject('databaseUrl');
     const database = await connect({ databaseUrl, max: 2 });

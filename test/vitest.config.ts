@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { reporters } from '../scripts/vitest-reporters.mts';
 
 export default defineConfig({
   test: {
+    reporters: reporters(),
     include: ['**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     globalSetup: ['./support/global-setup.ts'],

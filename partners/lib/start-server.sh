@@ -6,7 +6,7 @@
 #   usage: eval "$(partners/lib/start-server.sh DIR)"       (DIR: the caller's temporary folder)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-dir="${1:?usage: start-server.sh DIR (the caller's temporary folder, for the log and the embedded database)}"
+dir="${1:?usage: start-server.sh DIR, a temporary folder of the caller for the log and the embedded database}"
 mkdir -p "$dir"
 log="$dir/server.log"
 export PORT=0 HOST=127.0.0.1
@@ -20,9 +20,11 @@ key_json="$(node --import tsx src/cli.ts create-workspace --name "Partners $(dat
 key="$(node -e 'console.log(JSON.parse(process.argv[1]).key)' "$key_json")"
 node --import tsx src/main.ts >"$log" 2>&1 &
 pid=$!
+# Whatever way this script fails, it leaves no server behind.
+trap 'status=$?; [ "$status" -eq 0 ] || kill "$pid" 2>/dev/null || true; exit "$status"' EXIT
 # The server prints the address it listens on (main.ts: "… listening on http://host:port …").
 for _ in $(seq 1 240); do
-  url="$(sed -n 's|.* listening on \(http://[^ ]*\).*|\1|p' "$log" | head -n 1)"
+  url="$(grep -o 'listening on http://[^ ]*' "$log" | head -n 1 | cut -d ' ' -f 3 || true)"
   if [ -n "$url" ] && curl -fsS "$url/api/v1/health" >/dev/null 2>&1; then
     echo "CHARTER_URL=$url"
     echo "CHARTER_KEY=$key"
@@ -37,5 +39,4 @@ for _ in $(seq 1 240); do
 done
 echo "The API did not become healthy; its log:" >&2
 cat "$log" >&2
-kill "$pid" 2>/dev/null || true
 exit 1

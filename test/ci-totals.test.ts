@@ -32,7 +32,7 @@ afterAll(() => rm(project, { recursive: true, force: true }));
 
 describe("CI's test totals", () => {
   it('count every passed, failed and skipped test, and a file that did not load as one failure', async () => {
-    const env = { ...process.env, CHARTER_TEST_REPORT_DIR: reports };
+    const env: NodeJS.ProcessEnv = { ...process.env, CHARTER_TEST_REPORT_DIR: reports };
     delete env.VITEST;
     delete env.NODE_ENV;
     const vitestRun = await run(process.execPath, [vitest, 'run'], { cwd: project, env }).then(

@@ -14,7 +14,6 @@ describe.skipIf(!onServer)(serverOnly('SIGTERM under load'), () => {
       const { key } = await createWorkspace(database.sql, { name: 'Shutdown' });
       const api = await startApiProcess({ DATABASE_URL: databaseUrl });
       const answered: string[] = [];
-      let failed = 0;
       let stop = false;
       const run = `term-${Date.now()}`;
       let sequence = 0;
@@ -25,12 +24,14 @@ describe.skipIf(!onServer)(serverOnly('SIGTERM under load'), () => {
             const response = await call({ url: api.url, key }, 'GET', '/modules', { headers: { 'x-request-id': requestId } });
             if (response.headers.get('x-request-id') === requestId) answered.push(requestId);
           } catch {
-            failed++;
+            // Refused at connect once the listener has closed: no response, so not in `answered`.
             await sleep(5);
           }
         }
       });
-      await sleep(800);
+      // SIGTERM once the server is busy: a wait for a count, not for a time a loaded machine may need more of.
+      const deadline = Date.now() + 30_000;
+      while (answered.length <= 100 && Date.now() < deadline) await sleep(20);
       const exited = api.stop('SIGTERM');
       const code = await exited;
       stop = true;
@@ -38,8 +39,6 @@ describe.skipIf(!onServer)(serverOnly('SIGTERM under load'), () => {
 
       expect(code).toBe(0);
       expect(answered.length).toBeGreaterThan(100);
-      // Requests after the listener closed are refused at connect: they got no response.
-      expect(failed).toBeGreaterThanOrEqual(0);
       const logged = await database.sql<{ request_id: string }[]>`
         select request_id from access_logs where request_id like ${`${run}-%`}`;
       const inLog = new Set(logged.map((row) => row.request_id));

@@ -3,8 +3,9 @@
 # the running API. Lints both documents with Redocly CLI (recommended rules), then runs Schemathesis
 # (property-based, every default check, stateful phase through the documents' links) against a
 # fresh server with a full-scope key. Exits non-zero on any lint error or Schemathesis failure.
-# Its last line counts the checks it ran: `tests: N passed, N failed, N skipped` (the lint, one per
-# operation and phase from Schemathesis's JUnit report, and the two checks that the run was valid).
+# Its last line counts the checks it ran: `tests: N passed, N failed, N skipped`: the lint, one per
+# operation plus one for the stateful phase (Schemathesis's JUnit report), and the two checks that
+# the run was valid. Schemathesis's own count of generated cases is printed in the summary.
 #   usage: partners/conformance/run.sh            (MAX_EXAMPLES=… to tune)
 # The server listens on a free port; its log and every file of the run stay in one temporary folder,
 # removed at the end (CHARTER_CONFORMANCE_KEEP=1 keeps it).
@@ -78,7 +79,7 @@ PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks "$venv/bin/st" --config-file "$here/
   --report junit --report-junit-path "$report/junit.xml" \
   --no-color | tee "$report/output.txt" || status=$?
 cd "$root"
-# The JUnit report has one test case per operation; count them as CI reads counts.
+# The JUnit report has one test case per operation and one for the stateful phase.
 if [ -f "$report/junit.xml" ]; then
   read -r st_passed st_failed st_skipped < <("$venv/bin/python" - "$report/junit.xml" <<'PY'
 import sys

@@ -1,14 +1,12 @@
 import { connect } from '@charter/db';
 import { createWorkspace } from '@charter/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { onServer, serverOnly } from './support/gates.ts';
 import { type ApiProcess, startApiProcess } from './support/process.ts';
 import { type ApiResponse, call } from './support/server.ts';
-import { awaitFreshMinute } from './support/time.ts';
 
 // Only a PostgreSQL server shows this: the embedded database runs one statement at a time.
-const onServer = inject('databaseKind') === 'postgres';
-
-describe.skipIf(!onServer)('one key hammered through four server processes', () => {
+describe.skipIf(!onServer)(serverOnly('one key hammered through four server processes'), () => {
   const processes: ApiProcess[] = [];
   let key: string;
 
@@ -28,8 +26,7 @@ describe.skipIf(!onServer)('one key hammered through four server processes', () 
     await Promise.all(processes.map((process) => process.stop()));
   });
 
-  it('admits exactly the limit in the window; every other request gets a correct 429', async () => {
-    await awaitFreshMinute(25);
+  it('admits exactly the limit in each window; every other request gets a correct 429', async () => {
     const total = 400;
     const concurrency = 40;
     const answers: ApiResponse[] = [];
@@ -44,28 +41,30 @@ describe.skipIf(!onServer)('one key hammered through four server processes', () 
       }),
     );
     expect(answers).toHaveLength(total);
-    // Group by window: X-RateLimit-Reset names the window each answer was counted in.
+    // Group by window: X-RateLimit-Reset names the window each answer was counted in. However long a
+    // busy machine takes, the requests span few windows, and at least one of them gets more than the limit.
     const windows = new Map<string, ApiResponse[]>();
     for (const answer of answers) {
       const reset = answer.headers.get('x-ratelimit-reset') as string;
       windows.set(reset, [...(windows.get(reset) ?? []), answer]);
     }
-    expect(windows.size).toBe(1);
-    const admitted = answers.filter((answer) => answer.status === 200);
-    const refused = answers.filter((answer) => answer.status === 429);
-    expect(admitted).toHaveLength(100);
-    expect(refused).toHaveLength(300);
-    const remainings = admitted.map((answer) => Number(answer.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b);
-    expect(remainings).toEqual(Array.from({ length: 100 }, (_, i) => i));
-    const reset = Number(answers[0]!.headers.get('x-ratelimit-reset'));
-    for (const answer of refused) {
-      const retryAfter = Number(answer.headers.get('retry-after'));
-      expect(answer.body).toMatchObject({ error: 'rate_limit_exceeded', limit: 100, remaining: 0, retry_after: retryAfter });
-      expect(answer.headers.get('x-ratelimit-remaining')).toBe('0');
-      expect(answer.headers.get('x-ratelimit-limit')).toBe('100');
-      expect(answer.headers.get('ratelimit')).toBe(`"minute";r=0;t=${retryAfter}`);
-      // Not before the window ends: a retry then is admitted, a retry sooner is not.
-      expect(Math.ceil(Date.now() / 1000) + retryAfter).toBeGreaterThanOrEqual(reset);
+    expect(Math.max(...[...windows.values()].map((inWindow) => inWindow.length))).toBeGreaterThan(100);
+    for (const [reset, inWindow] of windows) {
+      const admitted = inWindow.filter((answer) => answer.status === 200);
+      const refused = inWindow.filter((answer) => answer.status === 429);
+      expect(admitted).toHaveLength(Math.min(100, inWindow.length));
+      expect(refused).toHaveLength(inWindow.length - admitted.length);
+      const remainings = admitted.map((answer) => Number(answer.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b);
+      expect(remainings).toEqual(Array.from({ length: admitted.length }, (_, i) => 100 - admitted.length + i));
+      for (const answer of refused) {
+        const retryAfter = Number(answer.headers.get('retry-after'));
+        expect(answer.body).toMatchObject({ error: 'rate_limit_exceeded', limit: 100, remaining: 0, retry_after: retryAfter });
+        expect(answer.headers.get('x-ratelimit-remaining')).toBe('0');
+        expect(answer.headers.get('x-ratelimit-limit')).toBe('100');
+        expect(answer.headers.get('ratelimit')).toBe(`"minute";r=0;t=${retryAfter}`);
+        // Not before the window ends: a retry then is admitted, a retry sooner is not.
+        expect(Math.ceil(Date.now() / 1000) + retryAfter).toBeGreaterThanOrEqual(Number(reset));
+      }
     }
   });
 });

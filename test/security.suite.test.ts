@@ -11,6 +11,7 @@ let server: TestServer;
 let ids: Record<string, string>;
 const badKeys: Record<string, string | null> = {};
 let otherWorkspaceKey: string;
+let otherWorkspaceKeyId: string;
 let unrelatedScopeKey: string;
 
 beforeAll(async () => {
@@ -34,7 +35,11 @@ beforeAll(async () => {
     'expired key': expired.body.key,
     'revoked key': revoked.body.key,
   });
-  otherWorkspaceKey = (await createWorkspace(server.database.sql, { name: 'Other tenant' })).key;
+  const otherWorkspace = await createWorkspace(server.database.sql, { name: 'Other tenant' });
+  otherWorkspaceKey = otherWorkspace.key;
+  otherWorkspaceKeyId = otherWorkspace.keyId;
+  // The other workspace asks for the first one's module: its own access log then names that id.
+  expect((await call(server, 'GET', `/modules/${moduleId}`, { key: otherWorkspaceKey })).status).toBe(404);
   unrelatedScopeKey = (await call(server, 'POST', '/api-keys', { body: { name: 'webhooks only', scopes: ['webhooks:read'] } })).body.key;
 });
 afterAll(() => server.close());
@@ -68,13 +73,25 @@ describe.each(routes.map((contract) => [`${contract.method} ${contract.path}`, c
   });
 
   it("never shows or changes another workspace's data", async () => {
-    const response = await request(contract, otherWorkspaceKey);
     if (contract.path.includes('{')) {
+      const response = await request(contract, otherWorkspaceKey);
       expect(response.status).toBe(404);
       expect(response.body.error).toBe('not_found');
     } else {
-      expect(response.status).toBeLessThan(300);
-      for (const id of Object.values(ids)) expect(response.text).not.toContain(id);
+      // Write out the access log first: the first workspace's calls are then in it, where a leak would show.
+      await server.app.flush();
+      const answer = await request(contract, otherWorkspaceKey);
+      expect(answer.status).toBeLessThan(300);
+      let shown: unknown = answer.body;
+      if (contract.path === '/access-logs') {
+        // The other workspace's log lists its own calls: the 404 probes above, whose paths name the
+        // first workspace's ids because it asked for them. Those are its own data; every entry must be.
+        const entries = answer.body.data as { key_id: string; path: string }[];
+        expect(entries.map((entry) => entry.key_id)).toEqual(entries.map(() => otherWorkspaceKeyId));
+        expect(entries.some((entry) => entry.path.includes(ids.module_id as string))).toBe(true);
+        shown = entries.map(({ path: _ownRequest, ...entry }) => entry);
+      }
+      for (const id of Object.values(ids)) expect(JSON.stringify(shown)).not.toContain(id);
     }
   });
 });

@@ -1,13 +1,12 @@
 import { connect } from '@charter/db';
 import { createWorkspace } from '@charter/server';
 import { describe, expect, inject, it } from 'vitest';
+import { onServer, serverOnly } from './support/gates.ts';
 import { startApiProcess } from './support/process.ts';
 import { call } from './support/server.ts';
 import { sleep } from './support/time.ts';
 
-const onServer = inject('databaseKind') === 'postgres';
-
-describe.skipIf(!onServer)('SIGTERM under load', () => {
+describe.skipIf(!onServer)(serverOnly('SIGTERM under load'), () => {
   it('finishes in-flight requests, and every request that got a response is in the access log', async () => {
     const databaseUrl = inject('databaseUrl');
     const database = await connect({ databaseUrl, max: 2 });
@@ -15,7 +14,6 @@ describe.skipIf(!onServer)('SIGTERM under load', () => {
       const { key } = await createWorkspace(database.sql, { name: 'Shutdown' });
       const api = await startApiProcess({ DATABASE_URL: databaseUrl });
       const answered: string[] = [];
-      let failed = 0;
       let stop = false;
       const run = `term-${Date.now()}`;
       let sequence = 0;
@@ -26,12 +24,14 @@ describe.skipIf(!onServer)('SIGTERM under load', () => {
             const response = await call({ url: api.url, key }, 'GET', '/modules', { headers: { 'x-request-id': requestId } });
             if (response.headers.get('x-request-id') === requestId) answered.push(requestId);
           } catch {
-            failed++;
+            // Refused at connect once the listener has closed: no response, so not in `answered`.
             await sleep(5);
           }
         }
       });
-      await sleep(800);
+      // SIGTERM once the server is busy: a wait for a count, not for a time a loaded machine may need more of.
+      const deadline = Date.now() + 30_000;
+      while (answered.length <= 100 && Date.now() < deadline) await sleep(20);
       const exited = api.stop('SIGTERM');
       const code = await exited;
       stop = true;
@@ -39,8 +39,6 @@ describe.skipIf(!onServer)('SIGTERM under load', () => {
 
       expect(code).toBe(0);
       expect(answered.length).toBeGreaterThan(100);
-      // Requests after the listener closed are refused at connect: they got no response.
-      expect(failed).toBeGreaterThanOrEqual(0);
       const logged = await database.sql<{ request_id: string }[]>`
         select request_id from access_logs where request_id like ${`${run}-%`}`;
       const inLog = new Set(logged.map((row) => row.request_id));

@@ -1,3 +1,4 @@
 import { defineConfig } from 'vitest/config';
+import { reporters } from '../../scripts/vitest-reporters.mts';
 
-export default defineConfig({ test: { include: ['src/**/*.test.ts'] } });
+export default defineConfig({ test: { reporters: reporters(), include: ['src/**/*.test.ts'] } });

@@ -2,15 +2,17 @@
 # Proves that partners can generate working clients from the committed OpenAPI document: starts
 # the API, generates a Python, a Go and a Java client from apps/api/openapi.json into a temporary
 # folder, builds the program of each language against its client, runs it against the server,
-# prints a summary and exits non-zero if any step of any language failed.
-#   usage: partners/clients/run.sh [PORT]        (default 3941)
+# prints a summary and exits non-zero if any step of any language failed. Its last line sums the
+# checks the three programs ran: `tests: N passed, N failed` (a language that fails before its
+# program runs counts as one failed test). The server listens on a free port; its log and all
+# generated code stay in one temporary folder.
+#   usage: partners/clients/run.sh
 # Environment: CHARTER_OPENAPI (another document to generate from), DATABASE_URL (passed on to
 # the server), CHARTER_CLIENTS_KEEP=1 (keep the temporary folder, to look at the generated code).
 set -uo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-port="${1:-3941}"
 
 # The generators under test. openapi-python-client is pinned in python/requirements.txt and
 # openapi-generator in java/pom.xml; these are what the summary prints.
@@ -129,14 +131,9 @@ java_build() {
 started="$(now_ms)"
 echo "Document: ${spec#"$root"/}"
 server_start="$(now_ms)"
-# A server already answering on the port would pass start-server.sh's health check in place of
-# the new one (which holds the key): refuse rather than test the wrong server.
-if curl -fsS -o /dev/null "http://127.0.0.1:$port/api/v1/health" 2>/dev/null; then
-  echo "Port $port is already in use by a running server; pass another: $0 PORT" >&2
-  exit 1
-fi
-if ! server_env="$("$root/partners/lib/start-server.sh" "$port")"; then
+if ! server_env="$("$root/partners/lib/start-server.sh" "$tmp/server")"; then
   echo "The server did not start."
+  echo "tests: 0 passed, 1 failed"
   exit 1
 fi
 eval "$server_env"
@@ -163,6 +160,8 @@ stage java generate+build java_build &&
 
 passed=0
 failed=0
+tests_passed=0
+tests_failed=0
 echo
 echo "=== summary"
 for lang in python go java; do
@@ -171,7 +170,13 @@ for lang in python go java; do
     "${counts[$lang]:+: ${counts[$lang]}}"
   printf '          %s\n' "${timings[$lang]:-}"
   if [ "${result[$lang]:-}" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  read -r lang_passed lang_failed < <(echo "${counts[$lang]:-0 passed, 0 failed}" | awk '{print $1, $3}')
+  # A language that failed without a failing check of its own still counts as one failed test.
+  if [ "${result[$lang]:-}" != PASS ] && [ "$lang_failed" -eq 0 ]; then lang_failed=1; fi
+  tests_passed=$((tests_passed + lang_passed))
+  tests_failed=$((tests_failed + lang_failed))
 done
 echo "  total $(secs $(($(now_ms) - started)))"
 echo "clients: $passed passed, $failed failed"
+echo "tests: $tests_passed passed, $tests_failed failed"
 [ "$failed" -eq 0 ]

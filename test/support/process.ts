@@ -22,7 +22,7 @@ function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 }
 
 /** Starts `apps/api` as its own process (as `pnpm start` does) and waits until it listens. */
-export async function startApiProcess(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ApiProcess> {
+export async function startApiProcess(env: Record<string, string | undefined>, timeoutMs = 240_000): Promise<ApiProcess> {
   const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], { cwd: apiDir, env: cleanEnv({ PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
@@ -56,7 +56,7 @@ export async function startApiProcess(env: Record<string, string | undefined>, t
 }
 
 /** Runs a command of `apps/api` (`src/cli.ts`, `src/main.ts` …) to completion. */
-export function runApiScript(script: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000) {
+export function runApiScript(script: string, args: string[], env: Record<string, string | undefined>, timeoutMs = 240_000) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: apiDir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

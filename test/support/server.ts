@@ -1,5 +1,5 @@
 import { connect, type Database } from '@charter/db';
-import { type AppOptions, createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
+import { type App, type AppOptions, createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
 import { inject } from 'vitest';
 
 export interface TestServer {
@@ -8,6 +8,7 @@ export interface TestServer {
   key: string;
   workspaceId: string;
   database: Database;
+  app: App;
   running: RunningServer;
   close(): Promise<void>;
 }
@@ -37,6 +38,7 @@ export async function startTestServer(options: Omit<AppOptions, 'sql'> = {}): Pr
     key: workspace.key,
     workspaceId: workspace.workspaceId,
     database,
+    app,
     running,
     async close() {
       await running.close(1_000);

@@ -75,10 +75,15 @@ describe('throwOnError', () => {
 
   it('carries retry time and limits on RateLimitError', async () => {
     const body = { retry_after: 14, limit: 120, remaining: 0, reset_at: '2030-01-01T00:00:14.000Z' };
+    // Bounded by the clock before and after, not by how fast this machine is at the moment.
+    const before = Date.now();
     const error = await rejection<RateLimitError>(createModule(throwing([problem(429, 'rate_limit_exceeded', body, { 'retry-after': '14' })])));
+    const after = Date.now();
     expect(error).toMatchObject({ retryAfter: 14, limit: 120, remaining: 0, resetAt: new Date('2030-01-01T00:00:14.000Z') });
-    expect(error.retryAfterMs).toBeGreaterThan(13_900);
-    expect(error.retryAt!.getTime() - Date.now()).toBeGreaterThan(13_900);
+    expect(error.retryAt!.getTime()).toBeGreaterThanOrEqual(before + 14_000);
+    expect(error.retryAt!.getTime()).toBeLessThanOrEqual(after + 14_000);
+    expect(error.retryAfterMs).toBeGreaterThan(14_000 - (after - before) - 1);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(14_000);
   });
 
   it('takes the request ID from X-Request-ID when the body has none', async () => {

@@ -245,25 +245,22 @@ describe('retries (fake clock)', () => {
   });
 });
 
+// With real timers, only lower bounds hold on a busy machine: a timer never fires early, but may
+// fire late. The exact waits are the fake-clock tests' above.
 describe('retries (real clock)', () => {
-  it('honours Retry-After: 1 within tolerance', async () => {
+  it('honours Retry-After: 1, waiting at least that long', async () => {
     const { client, sent } = charter([problem(429, 'rate_limit_exceeded', { retry_after: 1 }, { 'retry-after': '1' }), json(200, MODULE)]);
-    const started = Date.now();
     const { data } = await getModule(client);
     expect(data).toEqual(MODULE);
-    const waited = sent[1]!.at - sent[0]!.at;
-    expect(waited).toBeGreaterThanOrEqual(1000);
-    expect(waited).toBeLessThan(1300);
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(sent[1]!.at - sent[0]!.at).toBeGreaterThanOrEqual(1000);
   });
 
-  it('never overruns a short deadline', async () => {
-    const { client } = charter([slow(2000, () => json(200, MODULE))], { timeoutMs: 200 });
+  it('ends at a short deadline rather than waiting for the response', async () => {
+    // The response would take ten minutes: this test ends (before its timeout) only if the deadline does.
+    const { client } = charter([slow(600_000, () => json(200, MODULE))], { timeoutMs: 200 });
     const started = Date.now();
     await expect(getModule(client)).rejects.toBeInstanceOf(TimeoutError);
-    const took = Date.now() - started;
-    expect(took).toBeGreaterThanOrEqual(195);
-    expect(took).toBeLessThan(400);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(195);
   });
 });
 

@@ -20,8 +20,9 @@ describe('migrations', () => {
     }
   });
 
-  // Needs a PostgreSQL server: the embedded PGlite has a single session.
-  it.skipIf(!process.env.DATABASE_URL)('migrate concurrently from several connections without applying anything twice', async () => {
+  // Needs a PostgreSQL server: the embedded PGlite has a single session. When skipped, the name says why.
+  const needs = process.env.DATABASE_URL ? '' : ' (skipped: needs a PostgreSQL server; set DATABASE_URL)';
+  it.skipIf(!process.env.DATABASE_URL)(`migrate concurrently from several connections without applying anything twice${needs}`, async () => {
     const databases = await Promise.all([1, 2, 3].map(() => connect({ databaseUrl: process.env.DATABASE_URL, max: 1 })));
     try {
       const results = await Promise.all(databases.map((database) => migrate(database.sql)));
@@ -33,7 +34,7 @@ describe('migrations', () => {
   });
 
   // Needs a PostgreSQL server: PGlite ignores statement_timeout.
-  it.skipIf(!process.env.DATABASE_URL)('are not cut by the statement timeout requests run under', async () => {
+  it.skipIf(!process.env.DATABASE_URL)(`are not cut by the statement timeout requests run under${needs}`, async () => {
     const admin = await connect({ databaseUrl: process.env.DATABASE_URL, max: 1 });
     const name = `charter_migrate_${process.pid}_${Date.now()}`;
     await admin.sql.unsafe(`create database ${name}`);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { connect } from './connect.ts';
 
 // Needs a PostgreSQL server: PGlite ignores statement_timeout.
-describe.skipIf(!process.env.DATABASE_URL)('a statement cut by the timeout after sending rows', () => {
+const needs = process.env.DATABASE_URL ? '' : ' (skipped: needs a PostgreSQL server; set DATABASE_URL)';
+describe.skipIf(!process.env.DATABASE_URL)(`a statement cut by the timeout after sending rows${needs}`, () => {
   it('leaves the next query on its connection a clean result (patches/postgres@3.4.9.patch)', async () => {
     const database = await connect({ databaseUrl: process.env.DATABASE_URL, max: 1, fastPool: false, statementTimeoutMs: 100 });
     try {

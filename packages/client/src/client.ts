@@ -1,5 +1,5 @@
 import createClient, { type Client, type FetchOptions, type FetchResponse, type HeadersOptions, mergeHeaders } from 'openapi-fetch';
-import { errorFromResponse } from './errors.ts';
+import { errorFromResponse, isErrorEnvelope } from './errors.ts';
 import type { paths as CharterPaths } from './generated/schema.ts';
 import { IDEMPOTENT_METHODS, newIdempotencyKey } from './idempotency.ts';
 import { type ListPage, Paginator } from './pagination.ts';
@@ -121,6 +121,7 @@ export class Charter<Paths extends object = CharterPaths, Throw extends boolean 
 
   readonly #client: Client<Paths>;
   readonly #retry: RetryFetchOptions;
+  readonly #fetch: FetchLike;
   readonly #throwOnError: boolean;
 
   constructor(options: CharterOptions<Throw>) {
@@ -133,11 +134,12 @@ export class Charter<Paths extends object = CharterPaths, Throw extends boolean 
     }
     this.#retry = { ...retry, rateLimit: new RateLimitGate() };
     this.#throwOnError = throwOnError;
+    this.#fetch = createRetryFetch(this.#retry);
     this.#client = createClient<Paths>({
       baseUrl,
       headers: mergeHeaders({ Accept: 'application/json' }, apiKey ? { Authorization: `Bearer ${apiKey}` } : undefined, headers),
       // Retries live in the fetch, where each attempt can clone the request (the body of a POST is read once).
-      fetch: createRetryFetch(this.#retry),
+      fetch: this.#fetch,
     });
     this.GET = ((url: string, init?: AnyInit) => this.#call('GET', url, init)) as never;
     this.POST = ((url: string, init?: AnyInit) => this.#call('POST', url, init)) as never;
@@ -174,10 +176,26 @@ export class Charter<Paths extends object = CharterPaths, Throw extends boolean 
       params = { ...params, header: { ...params?.header, 'Idempotency-Key': key } };
     }
     const overrides = Object.entries({ maxRetries, timeoutMs, attemptTimeoutMs }).filter(([, value]) => value !== undefined);
-    const fetch = overrides.length ? createRetryFetch({ ...this.#retry, ...Object.fromEntries(overrides) }) : undefined;
+    const retrying = overrides.length ? createRetryFetch({ ...this.#retry, ...Object.fromEntries(overrides) }) : this.#fetch;
+    // The final response is kept aside, so that a body openapi-fetch cannot parse still yields its status, text and request ID.
+    let final: Response | undefined;
+    const fetch: FetchLike = async (request, requestInit) => {
+      final = await retrying(request, requestInit);
+      const copy = final.clone();
+      Object.defineProperty(copy, 'url', { value: final.url });
+      return copy;
+    };
     const request = this.#client.request as (method: string, url: string, init: object) => Promise<AnyResult>;
-    const result = await request(method, url, { ...rest, params, ...(fetch && { fetch }) });
-    if (this.#throwOnError && !result.response.ok) throw errorFromResponse(result.response, result.error, key);
+    let result: AnyResult;
+    try {
+      result = await request(method, url, { ...rest, params, fetch });
+    } catch (error) {
+      // A 2xx whose body is not JSON (a proxy's HTML page): openapi-fetch's bare SyntaxError becomes the response's error.
+      if (error instanceof SyntaxError && final) throw errorFromResponse(final, await final.text(), key);
+      throw error;
+    }
+    // An error body that is not the API's envelope (a proxy's HTML 502, an empty 404) is not what `error` is typed as.
+    if (!result.response.ok && (this.#throwOnError || !isErrorEnvelope(result.error))) throw errorFromResponse(result.response, result.error, key);
     return { ...result, idempotencyKey: key };
   }
 }

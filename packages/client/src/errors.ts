@@ -9,7 +9,7 @@ export type ApiErrorCode = components['schemas']['ErrorCode'];
  * envelope: `connection_error` (no response), `timeout` (deadline), `invalid_response` (a 2xx whose
  * body is not JSON) and `http_error` (an error status the document does not name, without an envelope).
  */
-export type ErrorCode = ApiErrorCode | 'connection_error' | 'timeout' | 'invalid_response' | 'http_error';
+export type CharterErrorCode = ApiErrorCode | 'connection_error' | 'timeout' | 'invalid_response' | 'http_error';
 
 /** The error envelope of every 4xx and 5xx response (API.md, "Errors"). */
 export interface ErrorBody {
@@ -29,7 +29,7 @@ export interface CharterErrorInit {
   /** HTTP status; undefined when no response was received (network failure, deadline, local rate limit). */
   status?: number;
   /** The envelope's `error` code, or a client-side code such as `connection_error` or `timeout`. */
-  code: ErrorCode;
+  code: CharterErrorCode;
   requestId?: string;
   idempotencyKey?: string;
   response?: Response;
@@ -53,7 +53,7 @@ export class CharterError extends Error {
    * (`connection_error`, `timeout`, `invalid_response`, `http_error`). A code the document does not
    * list (from a newer server) is read as the usual code of the status; `body` keeps it.
    */
-  readonly code: ErrorCode;
+  readonly code: CharterErrorCode;
   /** The request ID from the body's `request_id` or the `X-Request-ID` header: quote it to support. */
   readonly requestId: string | undefined;
   /** The call's `Idempotency-Key` (POST, PATCH, DELETE): reuse it to retry the same call safely later. */
@@ -233,7 +233,7 @@ export function errorFromResponse(response: Response, body: unknown, idempotency
   const envelope = isErrorEnvelope(body) ? body : undefined;
   const status = response.status;
   const documented = envelope && Object.hasOwn(BY_CODE, envelope.error) ? envelope.error : undefined;
-  const code: ErrorCode =
+  const code: CharterErrorCode =
     documented ?? CODE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : response.ok ? 'invalid_response' : 'http_error');
   const Class = (Object.hasOwn(BY_CODE, code) && BY_CODE[code as ApiErrorCode]) || (status >= 500 ? ServerError : CharterError);
   const wait = retryAfterMs(response.headers);

@@ -1,4 +1,4 @@
-import { type CharterError, ConnectionError, type ErrorCode, RateLimitError, TimeoutError } from './errors.ts';
+import { type CharterError, type CharterErrorCode, ConnectionError, RateLimitError, TimeoutError } from './errors.ts';
 import { retryAfterMs } from './headers.ts';
 import { IDEMPOTENT_METHODS, newIdempotencyKey } from './idempotency.ts';
 import { RateLimitGate, type RateLimitTicket } from './rate-limit.ts';
@@ -135,7 +135,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): FetchLike {
     }
     const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
     const gated = rateLimit !== undefined && RateLimitGate.applies(request);
-    const fail = (Class: typeof CharterError, message: string, extra: { code: ErrorCode; cause?: unknown }) =>
+    const fail = (Class: typeof CharterError, message: string, extra: { code: CharterErrorCode; cause?: unknown }) =>
       new Class(message, { idempotencyKey, ...extra });
 
     for (let attempt = 1; ; attempt++) {

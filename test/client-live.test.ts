@@ -59,4 +59,49 @@ describe('the client against the real server', () => {
     // Three sent, none refused: the fourth call never left the client.
     expect(counter?.count).toBe(3);
   });
+
+  it('holds 12 concurrent calls on a 5/min key to what each window allows: no 429 reaches the caller, at most one is sent', async () => {
+    const limited = await call(server, 'POST', '/api-keys', { body: { name: 'five a minute', scopes: ['modules:read'], tier: 'free', rate_limit_per_minute: 5 } });
+    const statuses: number[] = [];
+    const client = new Charter({
+      baseUrl: `${server.url}/api/v1`,
+      apiKey: limited.body.key,
+      // Three windows: five, five, then two. The last calls wait up to two minutes.
+      timeoutMs: 150_000,
+      // Every status the server sent, retried or not.
+      fetch: async (request: Request) => {
+        const response = await fetch(request);
+        if (new URL(request.url).pathname.endsWith('/modules')) statuses.push(response.status);
+        return response;
+      },
+    });
+    let settled = 0;
+    const calls = Array.from({ length: 12 }, () =>
+      client.GET('/modules').then((result) => {
+        settled++;
+        return result.response.status;
+      }),
+    );
+    await waitFor(() => settled >= 1, 30_000);
+    // The public routes are never held by the key's allowance: they answer while calls still wait for a window.
+    expect((await client.GET('/health')).response.status).toBe(200);
+    expect((await client.GET('/openapi.json')).response.status).toBe(200);
+    expect(settled).toBeLessThan(12);
+
+    expect(await Promise.all(calls)).toEqual(Array(12).fill(200));
+    expect(statuses.filter((status) => status === 429).length).toBeLessThanOrEqual(1);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(12);
+    const [counted] = await server.database.sql<{ n: number }[]>`
+      select coalesce(sum(count), 0)::int as n from rate_limit_counters where subject = ${`key:${limited.body.id}`} and window_kind = 'minute'`;
+    expect(counted?.n).toBe(statuses.length);
+  }, 170_000);
 });
+
+/** Polls `condition` until it holds, failing after `withinMs`. */
+async function waitFor(condition: () => boolean, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Condition not met within ${withinMs} ms.`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,14 +13,23 @@ const tsc = fileURLToPath(new URL('./node_modules/.bin/tsc', import.meta.url));
 
 let server: TestServer;
 let project: string;
+let checkout: string;
 
 beforeAll(async () => {
   server = await startTestServer();
   project = await mkdtemp(join(tmpdir(), 'charter-client-consumer-'));
+  // The client's sources as a fresh clone has them: no dist/. Packed from a copy, so that its build
+  // never replaces the dist/ other test files import.
+  checkout = await mkdtemp(join(tmpdir(), 'charter-client-checkout-'));
+  const copy = join(checkout, 'packages', 'client');
+  for (const entry of ['src', 'scripts', 'package.json', 'README.md', 'tsconfig.json', 'tsup.config.ts']) await cp(join(clientDir, entry), join(copy, entry), { recursive: true });
+  await cp(join(clientDir, '..', '..', 'tsconfig.base.json'), join(checkout, 'tsconfig.base.json'));
+  await symlink(join(clientDir, 'node_modules'), join(copy, 'node_modules'), 'dir');
 }, 180_000);
 afterAll(async () => {
   await server?.close();
   if (project) await rm(project, { recursive: true, force: true });
+  if (checkout) await rm(checkout, { recursive: true, force: true });
 });
 
 // No @types/node in the consumer: the client's types must stand on the DOM's fetch alone.
@@ -37,10 +46,10 @@ for (let n = 1; n <= 60; n++) {
 }
 const seen: number[] = [];
 for await (const record of charter.paginate('/modules/{module_id}/records', {
-  params: { path: { module_id: module.data.id }, query: { limit: 25, sort: 'created_at' } },
+  params: { path: { module_id: module.data.id }, query: { limit: 25, sort: ['created_at', 'id'] } },
 })) {
-  // List items may lack what a \`fields\` parameter left out, so the document makes \`data\` optional.
-  seen.push(record.data?.n as number);
+  // Without \`fields\`, every item has every property.
+  seen.push(record.data.n as number);
 }
 let invalid = '';
 try {
@@ -59,9 +68,21 @@ console.log(JSON.stringify({ seen, invalid, missing }));
 
 describe('the published client, as an integrator installs it', () => {
   it('packs, installs into a project outside the workspace, typechecks and runs against the real server', async () => {
-    await run('npm', ['pack', '--pack-destination', project], { cwd: clientDir });
+    // The README's install path before the package is published: `npm pack` in a clone, then `npm install <tarball>`.
+    await run('npm', ['pack', '--pack-destination', project], { cwd: join(checkout, 'packages', 'client') });
     const tarball = (await readdir(project)).find((name) => name.endsWith('.tgz'));
-    expect(tarball).toBeDefined();
+    const { version } = JSON.parse(await readFile(join(clientDir, 'package.json'), 'utf8'));
+    expect(tarball).toBe(`charter-client-${version}.tgz`);
+
+    // `prepack` built it: the tarball holds dist/, and its package.json only ranges npm can install.
+    const { stdout: listing } = await run('tar', ['-tzf', join(project, tarball!)]);
+    expect(listing.split('\n').filter(Boolean).sort()).toEqual(
+      ['README.md', 'dist/index.cjs', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/index.js', 'package.json'].map((file) => `package/${file}`),
+    );
+    const { stdout: manifestText } = await run('tar', ['-xzOf', join(project, tarball!), 'package/package.json']);
+    const manifest = JSON.parse(manifestText);
+    const specifiers = Object.values({ ...manifest.dependencies, ...manifest.devDependencies, ...manifest.peerDependencies }) as string[];
+    expect(specifiers.filter((specifier) => /^(catalog|workspace):/.test(specifier))).toEqual([]);
 
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`], { cwd: project });

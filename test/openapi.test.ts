@@ -61,7 +61,8 @@ describe('the OpenAPI document', () => {
       `import createClient from 'openapi-fetch';
 import type { paths } from './schema.ts';
 
-const client = createClient<paths>({ baseUrl: 'http://127.0.0.1:3000/api/v1' });
+// The document's sort and fields lists are style: form, explode: false (sort=-created_at,name).
+const client = createClient<paths>({ baseUrl: 'http://127.0.0.1:3000/api/v1', querySerializer: { array: { style: 'form', explode: false } } });
 
 export async function sample(): Promise<string> {
   const created = await client.POST('/modules', {
@@ -70,8 +71,10 @@ export async function sample(): Promise<string> {
   });
   if (!created.data) throw new Error(created.error?.message);
   const records = await client.GET('/modules/{module_id}/records', {
-    params: { path: { module_id: created.data.id }, query: { limit: 10, sort: '-created_at' } },
+    params: { path: { module_id: created.data.id }, query: { limit: 10, sort: ['-created_at'] } },
   });
+  // @ts-expect-error a sort key that does not exist is a compile error
+  await client.GET('/modules', { params: { query: { sort: ['nme'] } } });
   const first: string | undefined = records.data?.data[0]?.id;
   const cursor: string | null | undefined = records.data?.next_cursor;
   // @ts-expect-error an unknown path is a compile error

@@ -72,6 +72,29 @@ describe('the OpenAPI documents', () => {
     }
   });
 
+  it('list the names `sort` and `fields` may hold, in a form generators type and send as the server reads it', async () => {
+    const module = await createModule(server);
+    const lists = { '/modules': '/modules', '/modules/{module_id}/records': `/modules/${module.id}/records`, '/api-keys': '/api-keys', '/access-logs': '/access-logs' };
+    for (const [path, url] of Object.entries(lists)) {
+      for (const document of [v31, v30]) {
+        const parameters = document.paths[path].get.parameters as { name: string; style?: string; explode?: boolean; schema: any }[];
+        for (const name of ['sort', 'fields']) {
+          const parameter = parameters.find((p) => p.name === name)!;
+          expect(parameter, `${path} ${name}`).toMatchObject({ style: 'form', explode: false, schema: { type: 'array', minItems: 1, uniqueItems: true } });
+          expect(parameter.schema.items.enum.length).toBeGreaterThan(0);
+        }
+      }
+      // Every listed name, sent as style: form, explode: false sends it: one comma-separated value.
+      const enumOf = (name: string) => v31.paths[path].get.parameters.find((p: { name: string }) => p.name === name).schema.items.enum as string[];
+      const ascending = enumOf('sort').filter((key) => !key.startsWith('-'));
+      for (const sort of [ascending.join(','), enumOf('sort').filter((key) => key.startsWith('-')).join(',')]) {
+        const response = await call(server, 'GET', `${url}?sort=${sort}&fields=${enumOf('fields').join(',')}`);
+        expect(response.status, `${url} sort=${sort}`).toBe(200);
+      }
+      expect((await call(server, 'GET', `${url}?sort=nme`)).status).toBe(422);
+    }
+  });
+
   it('say that list items may lack what `fields` left out, and keep single resources strict', () => {
     expect(v31.components.schemas.ModuleListItem.required).toEqual(['id']);
     expect(v31.components.schemas.AccessLogEntryListItem.required).toEqual(['request_id']);

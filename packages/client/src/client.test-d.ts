@@ -31,7 +31,7 @@ describe('paths', () => {
 
 describe('query parameters', () => {
   it('accepts the documented ones with their types', () => {
-    charter.GET('/modules', { params: { query: { limit: 10, cursor: 'c', sort: '-created_at', fields: 'id' } } });
+    charter.GET('/modules', { params: { query: { limit: 10, cursor: 'c', sort: ['-created_at', 'name'], fields: ['id'] } } });
     // @ts-expect-error: limit is a number
     charter.GET('/modules', { params: { query: { limit: '10' } } });
   });

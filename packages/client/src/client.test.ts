@@ -8,7 +8,7 @@ describe('Charter', () => {
     const script = scriptedFetch([json(201, MODULE), json(200, { data: [], total: 0, limit: 10, page: 2, has_more: false, next_cursor: null })]);
     const charter = new Charter<paths>({ baseUrl: `${BASE_URL}/`, apiKey: API_KEY, fetch: script.fetch, headers: { 'X-Tenant-Hint': 'acme' } });
     await charter.POST('/modules', { body: { name: 'Contacts', fields: [{ name: 'email', type: 'string', required: true }] } });
-    await charter.GET('/modules', { params: { query: { limit: 10, page: 2, fields: 'id,name' } } });
+    await charter.GET('/modules', { params: { query: { limit: 10, page: 2, fields: ['id', 'name'] } } });
     const [post, get] = script.sent;
     expect(post!.request.method).toBe('POST');
     expect(post!.request.url).toBe(`${BASE_URL}/modules`);
@@ -17,7 +17,7 @@ describe('Charter', () => {
     expect(post!.request.headers.get('accept')).toBe('application/json');
     expect(post!.request.headers.get('x-tenant-hint')).toBe('acme');
     expect(JSON.parse(post!.body)).toEqual({ name: 'Contacts', fields: [{ name: 'email', type: 'string', required: true }] });
-    expect(get!.request.url).toBe(`${BASE_URL}/modules?limit=10&page=2&fields=id%2Cname`);
+    expect(get!.request.url).toBe(`${BASE_URL}/modules?limit=10&page=2&fields=id,name`);
     expect(get!.request.headers.has('idempotency-key')).toBe(false);
   });
 

@@ -1,5 +1,5 @@
 import createClient, { type Client, type FetchOptions, type FetchResponse, type HeadersOptions, mergeHeaders } from 'openapi-fetch';
-import { errorFromResponse } from './errors.ts';
+import { errorFromResponse, isErrorEnvelope } from './errors.ts';
 import type { paths as CharterPaths } from './generated/schema.ts';
 import { IDEMPOTENT_METHODS, newIdempotencyKey } from './idempotency.ts';
 import { type ListPage, Paginator } from './pagination.ts';
@@ -64,8 +64,40 @@ export type CharterMethod<Paths, M extends HttpMethod, Throw extends boolean> = 
   ...init: CallArgs<OperationOf<Paths, P, M>>
 ) => Promise<CharterResult<OperationOf<Paths, P, M>, Throw>>;
 
+/**
+ * `GET path` without `fields`: its query takes no `fields`, and each list item has every property. (The
+ * document's list items make all but the identifying property optional, for the calls that pass
+ * `fields`; a list item is its resource's full schema otherwise.)
+ */
+export type GetOf<Paths, P> = WithoutFields<OperationOf<Paths, P, 'get'>>;
+
+type QueryOf<Op> = Op extends { parameters: { query?: infer Query } } ? NonNullable<Query> : never;
+type WithoutFields<Op> = 'fields' extends keyof QueryOf<Op>
+  ? {
+      [K in keyof Op]: K extends 'parameters'
+        ? { [L in keyof Op[K]]: L extends 'query' ? Omit<QueryOf<Op>, 'fields'> & { fields?: undefined } : Op[K][L] }
+        : K extends 'responses'
+          ? { [S in keyof Op[K]]: WithFullItems<Op[K][S]> }
+          : Op[K];
+    }
+  : Op;
+type WithFullItems<Response> = Response extends { content: { 'application/json': infer Page } }
+  ? { [K in keyof Response]: K extends 'content' ? { 'application/json': FullItemsPage<Page> } : Response[K] }
+  : Response;
+type FullItemsPage<Page> = Page extends { data: (infer Item)[] }
+  ? { [K in keyof Page]: K extends 'data' ? (Item extends Required<Item> ? Item : Required<Item>)[] : Page[K] }
+  : Page;
+
+/** `GET`: called without `fields`, list items have every property; with `fields`, only the identifying one is sure. */
+export interface CharterGet<Paths, Throw extends boolean> {
+  <P extends PathsWithMethod<Paths, 'get'>>(url: P, ...init: CallArgs<GetOf<Paths, P>>): Promise<CharterResult<GetOf<Paths, P>, Throw>>;
+  <P extends PathsWithMethod<Paths, 'get'>>(url: P, ...init: CallArgs<OperationOf<Paths, P, 'get'>>): Promise<CharterResult<OperationOf<Paths, P, 'get'>, Throw>>;
+}
+
+type PageOfOperation<Op> = Op extends Record<string | number, any> ? NonNullable<FetchResponse<Op, Empty, MediaType>['data']> : never;
 /** The success body of `GET path`. */
-export type PageOf<Paths, P> = NonNullable<FetchResponse<OperationOf<Paths, P, 'get'>, Empty, MediaType>['data']>;
+export type PageOf<Paths, P> = PageOfOperation<OperationOf<Paths, P, 'get'>>;
+type PaginatorOf<Page> = Paginator<ItemOf<Page>, Page & ListPage<ItemOf<Page>>>;
 /** The GET paths whose success body is a list page (`data`, `next_cursor`, …). */
 export type ListPaths<Paths> = {
   [P in PathsWithMethod<Paths, 'get'>]: PageOf<Paths, P> extends ListPage ? P : never;
@@ -111,7 +143,7 @@ type AnyResult = { data?: unknown; error?: unknown; response: Response };
  */
 export class Charter<Paths extends object = CharterPaths, Throw extends boolean = false> {
   /** `GET path`. Never retried unsafely: GET has no side effects. */
-  readonly GET: CharterMethod<Paths, 'get', Throw>;
+  readonly GET: CharterGet<Paths, Throw>;
   /** `POST path`, with an `Idempotency-Key` kept across its retries. */
   readonly POST: CharterMethod<Paths, 'post', Throw>;
   /** `PATCH path`, with an `Idempotency-Key` kept across its retries. */
@@ -121,6 +153,7 @@ export class Charter<Paths extends object = CharterPaths, Throw extends boolean 
 
   readonly #client: Client<Paths>;
   readonly #retry: RetryFetchOptions;
+  readonly #fetch: FetchLike;
   readonly #throwOnError: boolean;
 
   constructor(options: CharterOptions<Throw>) {
@@ -133,11 +166,14 @@ export class Charter<Paths extends object = CharterPaths, Throw extends boolean 
     }
     this.#retry = { ...retry, rateLimit: new RateLimitGate() };
     this.#throwOnError = throwOnError;
+    this.#fetch = createRetryFetch(this.#retry);
     this.#client = createClient<Paths>({
       baseUrl,
       headers: mergeHeaders({ Accept: 'application/json' }, apiKey ? { Authorization: `Bearer ${apiKey}` } : undefined, headers),
       // Retries live in the fetch, where each attempt can clone the request (the body of a POST is read once).
-      fetch: createRetryFetch(this.#retry),
+      fetch: this.#fetch,
+      // `sort=-created_at,name`: the document's lists are `style: form, explode: false`.
+      querySerializer: { array: { style: 'form', explode: false } },
     });
     this.GET = ((url: string, init?: AnyInit) => this.#call('GET', url, init)) as never;
     this.POST = ((url: string, init?: AnyInit) => this.#call('POST', url, init)) as never;
@@ -152,15 +188,14 @@ export class Charter<Paths extends object = CharterPaths, Throw extends boolean 
    * @example
    * const modules = await charter.paginate('/modules', { params: { query: { limit: 100 } } }).toArray({ max: 1000 });
    */
-  paginate<P extends ListPaths<Paths>>(
-    url: P,
-    ...init: CallArgs<OperationOf<Paths, P, 'get'>>
-  ): Paginator<ItemOf<PageOf<Paths, P>>, PageOf<Paths, P> & ListPage<ItemOf<PageOf<Paths, P>>>> {
+  paginate<P extends ListPaths<Paths>>(url: P, ...init: CallArgs<GetOf<Paths, P>>): PaginatorOf<PageOfOperation<GetOf<Paths, P>>>;
+  paginate<P extends ListPaths<Paths>>(url: P, ...init: CallArgs<OperationOf<Paths, P, 'get'>>): PaginatorOf<PageOf<Paths, P>>;
+  paginate(url: string, ...init: [AnyInit?]): Paginator<unknown> {
     const [options = {}] = init as [AnyInit?];
     return new Paginator(async (query) => {
-      const { data, error, response } = await this.#call('GET', url as string, { ...options, params: { ...options.params, query } });
+      const { data, error, response } = await this.#call('GET', url, { ...options, params: { ...options.params, query } });
       if (!response.ok) throw errorFromResponse(response, error);
-      return data as PageOf<Paths, P> & ListPage<ItemOf<PageOf<Paths, P>>>;
+      return data as ListPage;
     }, options.params?.query);
   }
 
@@ -174,10 +209,26 @@ export class Charter<Paths extends object = CharterPaths, Throw extends boolean 
       params = { ...params, header: { ...params?.header, 'Idempotency-Key': key } };
     }
     const overrides = Object.entries({ maxRetries, timeoutMs, attemptTimeoutMs }).filter(([, value]) => value !== undefined);
-    const fetch = overrides.length ? createRetryFetch({ ...this.#retry, ...Object.fromEntries(overrides) }) : undefined;
+    const retrying = overrides.length ? createRetryFetch({ ...this.#retry, ...Object.fromEntries(overrides) }) : this.#fetch;
+    // The final response is kept aside, so that a body openapi-fetch cannot parse still yields its status, text and request ID.
+    let final: Response | undefined;
+    const fetch: FetchLike = async (request, requestInit) => {
+      final = await retrying(request, requestInit);
+      const copy = final.clone();
+      Object.defineProperty(copy, 'url', { value: final.url });
+      return copy;
+    };
     const request = this.#client.request as (method: string, url: string, init: object) => Promise<AnyResult>;
-    const result = await request(method, url, { ...rest, params, ...(fetch && { fetch }) });
-    if (this.#throwOnError && !result.response.ok) throw errorFromResponse(result.response, result.error, key);
+    let result: AnyResult;
+    try {
+      result = await request(method, url, { ...rest, params, fetch });
+    } catch (error) {
+      // A 2xx whose body is not JSON (a proxy's HTML page): openapi-fetch's bare SyntaxError becomes the response's error.
+      if (error instanceof SyntaxError && final) throw errorFromResponse(final, await final.text(), key);
+      throw error;
+    }
+    // An error body that is not the API's envelope (a proxy's HTML 502, an empty 404) is not what `error` is typed as.
+    if (!result.response.ok && (this.#throwOnError || !isErrorEnvelope(result.error))) throw errorFromResponse(result.response, result.error, key);
     return { ...result, idempotencyKey: key };
   }
 }

@@ -89,7 +89,13 @@ describe('throwOnError', () => {
   it('takes the request ID from X-Request-ID when the body has none', async () => {
     const error = await rejection<CharterError>(createModule(throwing([new Response('', { status: 404, headers: { 'x-request-id': 'req_from_header' } })])));
     expect(error).toBeInstanceOf(NotFoundError);
-    expect(error).toMatchObject({ code: 'not_found', requestId: 'req_from_header', message: 'HTTP 404' });
+    expect(error).toMatchObject({ code: 'not_found', requestId: 'req_from_header', message: 'HTTP 404, with an empty body.' });
+  });
+
+  it('reads an undocumented code as the usual code of its status, keeping the body', async () => {
+    const error = await rejection<CharterError>(createModule(throwing([problem(404, 'gone_fishing')])));
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).toMatchObject({ code: 'not_found', message: 'gone_fishing happened', requestId: 'req_gone_fishing', body: { error: 'gone_fishing' } });
   });
 
   it('falls back to the base class for an undocumented status', async () => {
@@ -116,5 +122,46 @@ describe('result mode', () => {
     const conflict = await createModule(client);
     expect(() => unwrap(conflict)).toThrow(ConflictError);
     expect(() => unwrap(conflict)).toThrow(expect.objectContaining({ idempotencyKey: conflict.idempotencyKey, requestId: 'req_conflict' }));
+  });
+});
+
+describe('bodies that are not the API’s JSON', () => {
+  const html = (status: number, statusText: string) =>
+    new Response('<html><body><h1>502 Bad Gateway</h1></body></html>', { status, statusText, headers: { 'content-type': 'text/html', 'x-request-id': 'req_from_proxy' } });
+  const lenient = (steps: Step[]) => new Charter<paths>({ baseUrl: BASE_URL, apiKey: API_KEY, fetch: scriptedFetch(steps).fetch, maxRetries: 0 });
+
+  it('rejects an HTML error page with a CharterError, not an `error` typed as the envelope', async () => {
+    const error = await rejection<ServerError>(createModule(lenient([html(502, 'Bad Gateway')])));
+    expect(error).toBeInstanceOf(ServerError);
+    expect(error).toMatchObject({
+      status: 502,
+      code: 'server_error',
+      requestId: 'req_from_proxy',
+      body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+      message: "HTTP 502 Bad Gateway, with a body that is not the API's JSON: <html><body><h1>502 Bad Gateway</h1></body></html>",
+    });
+  });
+
+  it('rejects a 2xx with an HTML body with a CharterError, in both modes', async () => {
+    for (const client of [lenient([html(200, 'OK')]), throwing([html(200, 'OK')])]) {
+      const error = await rejection<CharterError>(createModule(client));
+      expect(error).toBeInstanceOf(CharterError);
+      expect(error).toMatchObject({ status: 200, code: 'invalid_response', requestId: 'req_from_proxy', body: '<html><body><h1>502 Bad Gateway</h1></body></html>' });
+      expect(error.message).toMatch(/^HTTP 200 OK, with a body that is not the API's JSON: <html>/);
+      expect(error.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('keeps returning the envelope as `error` in result mode', async () => {
+    const { error, response } = await createModule(lenient([problem(409, 'conflict')]));
+    expect(response.status).toBe(409);
+    expect(error).toMatchObject({ error: 'conflict', message: 'conflict happened', request_id: 'req_conflict' });
+  });
+
+  it('shortens a long page in the message and keeps all of it in `body`', async () => {
+    const page = `<html>${'x'.repeat(1000)}</html>`;
+    const error = await rejection<CharterError>(createModule(lenient([new Response(page, { status: 503 })])));
+    expect(error.message.length).toBeLessThan(300);
+    expect(error.body).toBe(page);
   });
 });

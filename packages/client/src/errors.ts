@@ -1,8 +1,19 @@
+import type { components } from './generated/schema.ts';
 import { type RateLimitReading, readRateLimit, retryAfterMs } from './headers.ts';
+
+/** The error codes the API's document lists (`ErrorCode`): the `error` of every error envelope. */
+export type ApiErrorCode = components['schemas']['ErrorCode'];
+
+/**
+ * Every {@link CharterError.code}: the API's documented codes, and the client's own for what has no
+ * envelope: `connection_error` (no response), `timeout` (deadline), `invalid_response` (a 2xx whose
+ * body is not JSON) and `http_error` (an error status the document does not name, without an envelope).
+ */
+export type CharterErrorCode = ApiErrorCode | 'connection_error' | 'timeout' | 'invalid_response' | 'http_error';
 
 /** The error envelope of every 4xx and 5xx response (API.md, "Errors"). */
 export interface ErrorBody {
-  error: string;
+  error: ApiErrorCode;
   message: string;
   request_id?: string;
   errors?: Record<string, string[]>;
@@ -18,7 +29,7 @@ export interface CharterErrorInit {
   /** HTTP status; undefined when no response was received (network failure, deadline, local rate limit). */
   status?: number;
   /** The envelope's `error` code, or a client-side code such as `connection_error` or `timeout`. */
-  code: string;
+  code: CharterErrorCode;
   requestId?: string;
   idempotencyKey?: string;
   response?: Response;
@@ -37,8 +48,12 @@ export class CharterError extends Error {
   override name = 'CharterError';
   /** HTTP status; undefined when no response was received. */
   readonly status: number | undefined;
-  /** Machine-readable code: the envelope's `error` (e.g. `not_found`) or `connection_error` / `timeout`. */
-  readonly code: string;
+  /**
+   * Machine-readable code: the envelope's `error` (e.g. `not_found`), or the client's own
+   * (`connection_error`, `timeout`, `invalid_response`, `http_error`). A code the document does not
+   * list (from a newer server) is read as the usual code of the status; `body` keeps it.
+   */
+  readonly code: CharterErrorCode;
   /** The request ID from the body's `request_id` or the `X-Request-ID` header: quote it to support. */
   readonly requestId: string | undefined;
   /** The call's `Idempotency-Key` (POST, PATCH, DELETE): reuse it to retry the same call safely later. */
@@ -176,7 +191,8 @@ export class TimeoutError extends CharterError {
 
 type ErrorClass = new (message: string, init: CharterErrorInit) => CharterError;
 
-const BY_CODE: Record<string, ErrorClass> = {
+// Typed over the document's codes, so a code added to the API is a compile error here until it has its class.
+const BY_CODE: Record<ApiErrorCode, ErrorClass> = {
   bad_request: BadRequestError,
   unauthorized: UnauthorizedError,
   access_denied: AccessDeniedError,
@@ -189,10 +205,13 @@ const BY_CODE: Record<string, ErrorClass> = {
   validation_failed: ValidationError,
   idempotency_key_reused: IdempotencyKeyReusedError,
   rate_limit_exceeded: RateLimitError,
+  request_headers_too_large: CharterError,
+  server_error: ServerError,
+  service_unavailable: ServerError,
 };
 
 // For bodies without a known code (a proxy's HTML 502, an empty 404): the usual code of each status.
-const CODE_BY_STATUS: Record<number, string> = {
+const CODE_BY_STATUS: Record<number, ApiErrorCode> = {
   400: 'bad_request',
   401: 'unauthorized',
   403: 'access_denied',
@@ -201,6 +220,7 @@ const CODE_BY_STATUS: Record<number, string> = {
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  431: 'request_headers_too_large',
   422: 'validation_failed',
   429: 'rate_limit_exceeded',
 };
@@ -210,12 +230,14 @@ const CODE_BY_STATUS: Record<number, string> = {
  * status), carrying the request ID, the idempotency key and the retry time.
  */
 export function errorFromResponse(response: Response, body: unknown, idempotencyKey?: string): CharterError {
-  const envelope = isEnvelope(body) ? body : undefined;
+  const envelope = isErrorEnvelope(body) ? body : undefined;
   const status = response.status;
-  const code = envelope?.error ?? CODE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'http_error');
-  const Class = BY_CODE[code] ?? (status >= 500 ? ServerError : CharterError);
+  const documented = envelope && Object.hasOwn(BY_CODE, envelope.error) ? envelope.error : undefined;
+  const code: CharterErrorCode =
+    documented ?? CODE_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : response.ok ? 'invalid_response' : 'http_error');
+  const Class = (Object.hasOwn(BY_CODE, code) && BY_CODE[code as ApiErrorCode]) || (status >= 500 ? ServerError : CharterError);
   const wait = retryAfterMs(response.headers);
-  return new Class(envelope?.message ?? `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`, {
+  return new Class(envelope?.message ?? describeResponse(response, body), {
     status,
     code,
     requestId: envelope?.request_id ?? response.headers.get('x-request-id') ?? undefined,
@@ -226,8 +248,21 @@ export function errorFromResponse(response: Response, body: unknown, idempotency
   });
 }
 
-function isEnvelope(body: unknown): body is ErrorBody {
-  return typeof body === 'object' && body !== null && typeof (body as ErrorBody).error === 'string';
+/** Whether a parsed body is the API's error envelope, `{ error, message, … }`. */
+export function isErrorEnvelope(body: unknown): body is ErrorBody {
+  return typeof body === 'object' && body !== null && typeof (body as ErrorBody).error === 'string' && typeof (body as ErrorBody).message === 'string';
+}
+
+// Enough of a proxy's page to recognise it, not the whole of it.
+const SHOWN_BODY_CHARS = 200;
+
+/** `HTTP 502 Bad Gateway: <html>…`: the status and the start of a body that is not the API's JSON. */
+function describeResponse(response: Response, body: unknown): string {
+  const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  const text = (typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body)).replace(/\s+/g, ' ').trim();
+  if (!text) return `${status}, with an empty body${response.ok ? ' where JSON was expected' : ''}.`;
+  const shown = text.length > SHOWN_BODY_CHARS ? `${text.slice(0, SHOWN_BODY_CHARS)}…` : text;
+  return `${status}, with a body that is not the API's JSON: ${shown}`;
 }
 
 /**

@@ -3,9 +3,11 @@ export {
   type CallInit,
   type CallOptions,
   Charter,
+  type CharterGet,
   type CharterMethod,
   type CharterOptions,
   type CharterResult,
+  type GetOf,
   type HttpMethod,
   type ListPaths,
   type OperationOf,
@@ -14,8 +16,10 @@ export {
 } from './client.ts';
 export {
   AccessDeniedError,
+  type ApiErrorCode,
   BadRequestError,
   CharterError,
+  type CharterErrorCode,
   type CharterErrorInit,
   ConflictError,
   ConnectionError,
@@ -34,7 +38,8 @@ export {
   unwrap,
   ValidationError,
 } from './errors.ts';
+export type * from './generated/models.ts';
 export type { components, operations, paths } from './generated/schema.ts';
 export { type ListPage, Paginator, type ToArrayOptions } from './pagination.ts';
 export { RateLimitGate } from './rate-limit.ts';
-export { createRetryFetch, type FetchLike, RETRY_DEFAULTS, type RetryEvent, type RetryFetchOptions, type RetryOptions } from './retry.ts';
+export { type AttemptEvent, createRetryFetch, type FetchLike, RETRY_DEFAULTS, type RetryEvent, type RetryFetchOptions, type RetryOptions } from './retry.ts';

@@ -26,7 +26,7 @@ describe('pagination', () => {
   it('iterates every item, following next_cursor with the same query and no page', async () => {
     const { client, sent } = charter([listPage([1, 2], 'c2', 5, 1), listPage([3, 4], 'c3'), listPage([5], null)]);
     const ids: string[] = [];
-    for await (const item of records(client, { limit: 2, page: 1, sort: 'name' })) ids.push(item.id);
+    for await (const item of records(client, { limit: 2, page: 1, sort: ['name'] })) ids.push(item.id);
     expect(ids).toEqual(['rec_1', 'rec_2', 'rec_3', 'rec_4', 'rec_5']);
     expect(sent.map((s) => s.request.url.replace(BASE_URL, ''))).toEqual([
       '/modules/mod_01/records?limit=2&page=1&sort=name',

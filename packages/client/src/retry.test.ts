@@ -1,10 +1,11 @@
+import { createServer } from 'node:net';
 import createClient from 'openapi-fetch';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { paths } from '../test/fixtures/schema.ts';
 import { API_KEY, BASE_URL, connectionReset, json, MODULE, problem, rejection, type Step, scriptedFetch, slow } from '../test/helpers.ts';
 import { Charter, type CharterOptions } from './client.ts';
 import { ConnectionError, RateLimitError, ServerError, TimeoutError } from './errors.ts';
-import { createRetryFetch, type RetryEvent } from './retry.ts';
+import { type AttemptEvent, createRetryFetch, describeNetworkError, type RetryEvent } from './retry.ts';
 
 const T0 = new Date('2030-01-01T00:00:00.000Z');
 
@@ -87,7 +88,7 @@ describe('retries (fake clock)', () => {
     await vi.advanceTimersByTimeAsync(500);
     expect((await call).data).toEqual(MODULE);
     expect(sent).toHaveLength(2);
-    expect(events[0]).toMatchObject({ attempt: 1, reason: 'network error: fetch failed', status: undefined });
+    expect(events[0]).toMatchObject({ attempt: 1, reason: 'network error: fetch failed: read ECONNRESET', status: undefined });
     expect(events[0]!.error).toBeInstanceOf(TypeError);
   });
 
@@ -210,7 +211,7 @@ describe('retries (fake clock)', () => {
     const error = await failure;
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error.code).toBe('connection_error');
-    expect(error.message).toBe('Gave up after 2 attempts: network error: fetch failed.');
+    expect(error.message).toBe(`POST ${BASE_URL}/modules: gave up after 2 attempts: network error: fetch failed: read ECONNRESET.`);
     expect(error.cause).toBeInstanceOf(TypeError);
     expect(error.idempotencyKey).toBe(sent[0]!.request.headers.get('idempotency-key'));
     expect(sent).toHaveLength(2);
@@ -241,7 +242,7 @@ describe('retries (fake clock)', () => {
     });
     const error = await rejection<ServerError>(getModule(client));
     expect(error).toBeInstanceOf(ServerError);
-    expect(error).toMatchObject({ status: 502, code: 'server_error', message: 'HTTP 502 Bad Gateway', body: '<html>Bad gateway</html>' });
+    expect(error).toMatchObject({ status: 502, code: 'server_error', message: "HTTP 502 Bad Gateway, with a body that is not the API's JSON: <html>Bad gateway</html>", body: '<html>Bad gateway</html>' });
   });
 });
 
@@ -282,5 +283,59 @@ describe('createRetryFetch', () => {
     expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
     expect(keys[1]).toBe(keys[0]);
     expect(script.sent.map((s) => s.body)).toEqual(['{"name":"Contacts"}', '{"name":"Contacts"}']);
+  });
+});
+
+describe('network errors', () => {
+  it('names the system error and the address behind undici’s "fetch failed"', async () => {
+    // A port that was just free: connecting to it is refused at once.
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const client = new Charter<paths>({ baseUrl: `http://127.0.0.1:${port}/api/v1`, maxRetries: 0 });
+    const error = await rejection<ConnectionError>(client.GET('/modules'));
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.message).toBe(`GET http://127.0.0.1:${port}/api/v1/modules: gave up after 1 attempt: network error: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}.`);
+  });
+
+  it('lists each address of an AggregateError and names codes without messages', () => {
+    const refused = (address: string) => Object.assign(new Error(`connect ECONNREFUSED ${address}:80`), { code: 'ECONNREFUSED', address, port: 80 });
+    const aggregate = Object.assign(new AggregateError([refused('::1'), refused('127.0.0.1')], ''), { code: 'ECONNREFUSED' });
+    expect(describeNetworkError(new TypeError('fetch failed', { cause: aggregate }))).toBe(
+      'fetch failed: ECONNREFUSED: connect ECONNREFUSED ::1:80; connect ECONNREFUSED 127.0.0.1:80',
+    );
+    expect(describeNetworkError(new TypeError('fetch failed', { cause: Object.assign(new Error(''), { code: 'ENOTFOUND', address: 'api.invalid' }) }))).toBe(
+      'fetch failed: ENOTFOUND (api.invalid)',
+    );
+  });
+});
+
+describe('the onAttempt hook', () => {
+  it('sees every attempt’s request and its response or error, retried or not', async () => {
+    const events: AttemptEvent[] = [];
+    const script = scriptedFetch([connectionReset(), problem(503, 'service_unavailable', {}, { 'retry-after': '0' }), json(200, MODULE)]);
+    const client = new Charter<paths>({ baseUrl: BASE_URL, apiKey: API_KEY, fetch: script.fetch, baseDelayMs: 1, onAttempt: (event) => void events.push(event) });
+    await client.GET('/modules/{module_id}', { params: { path: { module_id: 'mod_01' } } });
+    expect(events.map((event) => [event.attempt, event.response?.status, event.error instanceof TypeError])).toEqual([
+      [1, undefined, true],
+      [2, 503, false],
+      [3, 200, false],
+    ]);
+    for (const event of events) {
+      expect(event.request.url).toBe(`${BASE_URL}/modules/mod_01`);
+      expect(event.request.headers.get('authorization')).toBe(`Bearer ${API_KEY}`);
+      expect(event.durationMs).toBeGreaterThanOrEqual(0);
+    }
+    expect(await events[2]!.response!.clone().json()).toEqual(MODULE);
+  });
+
+  it('ends the call with the error the hook throws', async () => {
+    const script = scriptedFetch([json(200, MODULE)]);
+    const hookError = new Error('log sink down');
+    const client = new Charter<paths>({ baseUrl: BASE_URL, fetch: script.fetch, onAttempt: () => { throw hookError; } });
+    expect(await rejection(client.GET('/modules/{module_id}', { params: { path: { module_id: 'mod_01' } } }))).toBe(hookError);
   });
 });

@@ -1,8 +1,8 @@
-import { type CharterError, ConnectionError, RateLimitError, TimeoutError } from './errors.ts';
+import { type CharterError, type CharterErrorCode, ConnectionError, RateLimitError, TimeoutError } from './errors.ts';
 import { retryAfterMs } from './headers.ts';
 import { IDEMPOTENT_METHODS, newIdempotencyKey } from './idempotency.ts';
-import type { RateLimitGate } from './rate-limit.ts';
-import { raceAbort, sleepUntil } from './timers.ts';
+import { RateLimitGate, type RateLimitTicket } from './rate-limit.ts';
+import { raceAbort, settlesBefore, sleepUntil } from './timers.ts';
 
 /** A WHATWG fetch, as given to openapi-fetch's `createClient({ fetch })`. */
 export type FetchLike = (request: Request, init?: RequestInit) => Promise<Response>;
@@ -23,6 +23,20 @@ export interface RetryEvent {
   request: Request;
   /** The failed attempt's response, body already read into memory. */
   response?: Response;
+}
+
+/** Told after each attempt, whatever its outcome, e.g. to log every request and response. */
+export interface AttemptEvent {
+  /** The attempt, from 1. */
+  attempt: number;
+  /** The logical request (not one attempt's copy): method, URL and headers as sent. Do not read its body. */
+  request: Request;
+  /** The attempt's response, when it got one: a copy whose body (already in memory) the hook may read. */
+  response?: Response;
+  /** What the attempt threw (network error, attempt timeout), when it got no response. */
+  error?: unknown;
+  /** From sending the attempt to its response body read, or to its failure. */
+  durationMs: number;
 }
 
 /** How calls are retried. Set on the client; `maxRetries`, `timeoutMs` and `attemptTimeoutMs` can be overridden per call. */
@@ -56,6 +70,15 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Called before each retry, with the attempt number, the delay and the reason. A hook that throws ends the call. */
   onRetry?: (event: RetryEvent) => void | Promise<void>;
+  /**
+   * Called after every attempt with its request and its response or error, retried or not: a place
+   * for debug logging or tracing. A hook that throws ends the call with that error.
+   *
+   * @example
+   * onAttempt: ({ attempt, request, response, error, durationMs }) =>
+   *   console.debug(`${request.method} ${request.url} #${attempt}: ${response?.status ?? error} in ${durationMs} ms`)
+   */
+  onAttempt?: (event: AttemptEvent) => void | Promise<void>;
 }
 
 /** The defaults of {@link RetryOptions}. */
@@ -101,7 +124,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): FetchLike {
   checkDuration('attemptTimeoutMs', attemptTimeoutMs, true);
   checkDuration('baseDelayMs', baseDelayMs, false);
   checkDuration('maxDelayMs', maxDelayMs, false);
-  const { onRetry, rateLimit } = options;
+  const { onRetry, onAttempt, rateLimit } = options;
   // A plain function call: a browser's fetch throws "Illegal invocation" when called as a method of another object.
   const send: FetchLike = options.fetch ?? ((request, init) => globalThis.fetch(request, init));
 
@@ -111,30 +134,32 @@ export function createRetryFetch(options: RetryFetchOptions = {}): FetchLike {
       request.headers.set('Idempotency-Key', newIdempotencyKey());
     }
     const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
-    const fail = (Class: typeof CharterError, message: string, extra: { code: string; cause?: unknown }) =>
+    const gated = rateLimit !== undefined && RateLimitGate.applies(request);
+    const fail = (Class: typeof CharterError, message: string, extra: { code: CharterErrorCode; cause?: unknown }) =>
       new Class(message, { idempotencyKey, ...extra });
 
     for (let attempt = 1; ; attempt++) {
-      if (rateLimit) {
-        for (let wait = rateLimit.acquire(); wait.waitMs > 0; wait = rateLimit.acquire()) {
-          const at = Date.now() + wait.waitMs;
-          if (at >= deadline) {
-            throw new RateLimitError(
-              `Rate limit reached; the window resets at ${new Date(at).toISOString()}, after this call's deadline, so the request was not sent.`,
-              { code: 'rate_limit_exceeded', idempotencyKey, retryAt: new Date(at), rateLimit: wait.state },
-            );
-          }
-          await sleepUntil(at, request.signal);
-        }
-      }
-
+      const ticket = gated ? await admit(rateLimit, request.signal, deadline, idempotencyKey) : undefined;
       const attemptEnd = Math.min(Date.now() + attemptTimeoutMs, deadline);
-      const outcome = await attemptOnce(send, request, init, attemptEnd);
+      const startedAt = Date.now();
+      let outcome: Outcome | undefined;
+      try {
+        outcome = await attemptOnce(send, request, init, attemptEnd);
+      } finally {
+        if (ticket) rateLimit?.settle(ticket, outcome?.response);
+      }
+      await onAttempt?.({
+        attempt,
+        request,
+        // A copy: the caller reads the original.
+        response: outcome.response?.clone(),
+        error: outcome.error,
+        durationMs: Date.now() - startedAt,
+      });
       let reason: string;
       let wait: number | undefined;
       if (outcome.response) {
         const { response } = outcome;
-        rateLimit?.update(response);
         if (!(await isRetryable(response))) return response;
         reason = `HTTP ${response.status}`;
         wait = retryAfterMs(response.headers);
@@ -144,9 +169,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): FetchLike {
           cause: outcome.error,
         });
       } else {
-        reason = outcome.timedOut
-          ? `attempt timed out after ${attemptTimeoutMs} ms`
-          : `network error: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`;
+        reason = outcome.timedOut ? `attempt timed out after ${attemptTimeoutMs} ms` : `network error: ${describeNetworkError(outcome.error)}`;
       }
 
       const delayMs = wait ?? Math.floor(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
@@ -155,7 +178,7 @@ export function createRetryFetch(options: RetryFetchOptions = {}): FetchLike {
         // Out of retries or out of time: hand back the last response (its error carries Retry-After),
         // or the last failure.
         if (outcome.response) return outcome.response;
-        const message = `Gave up after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${reason}.`;
+        const message = `${request.method} ${request.url}: gave up after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${reason}.`;
         throw outcome.timedOut
           ? fail(TimeoutError, message, { code: 'timeout', cause: outcome.error })
           : fail(ConnectionError, message, { code: 'connection_error', cause: outcome.error });
@@ -172,6 +195,58 @@ export function createRetryFetch(options: RetryFetchOptions = {}): FetchLike {
       await sleepUntil(retryAt, request.signal);
     }
   };
+}
+
+/**
+ * Waits until the gate lets the request go and returns its ticket. Rejects at once with a
+ * {@link RateLimitError} when the window resets only after the deadline, and with a
+ * {@link TimeoutError} when the answer that tells the allowance has not come by the deadline.
+ */
+async function admit(gate: RateLimitGate, signal: AbortSignal, deadline: number, idempotencyKey?: string): Promise<RateLimitTicket> {
+  for (;;) {
+    const admission = gate.acquire();
+    if (admission.ticket) return admission.ticket;
+    if (admission.until !== undefined) {
+      const at = admission.until;
+      if (at >= deadline) {
+        throw new RateLimitError(
+          `Rate limit reached; the window resets at ${new Date(at).toISOString()}, after this call's deadline, so the request was not sent.`,
+          { code: 'rate_limit_exceeded', idempotencyKey, retryAt: new Date(at), rateLimit: admission.state },
+        );
+      }
+      await sleepUntil(at, signal);
+    } else if (!(await settlesBefore(admission.changed, deadline, signal))) {
+      throw new TimeoutError('The deadline passed while an earlier request to learn the rate-limit allowance was still out; this request was not sent.', {
+        code: 'timeout',
+        idempotencyKey,
+      });
+    }
+  }
+}
+
+/**
+ * A network error's message with what lies beneath it: undici's `fetch failed` hides the system
+ * error (`connect ECONNREFUSED 127.0.0.1:8080`) in its `cause`, sometimes one per address tried.
+ */
+export function describeNetworkError(error: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current !== undefined && current !== null && !seen.has(current) && parts.length < 4) {
+    seen.add(current);
+    const { message, code, address, port, errors } = current as { message?: unknown; code?: unknown; address?: unknown; port?: unknown; errors?: unknown };
+    const nested = Array.isArray(errors) ? errors.map((inner) => describeNetworkError(inner)).filter(Boolean) : [];
+    let text = typeof message === 'string' && message !== '' ? message : nested.length || typeof code === 'string' ? '' : String(current);
+    if (typeof code === 'string' && !text.includes(code)) text = `${code}${text ? ` ${text}` : ''}`;
+    if (typeof address === 'string' && !text.includes(address)) text += ` (${address}${port === undefined ? '' : `:${port}`})`;
+    if (text) parts.push(text);
+    if (nested.length) {
+      parts.push([...new Set(nested)].join('; '));
+      break;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join(': ');
 }
 
 type Outcome = { response: Response; error?: undefined; timedOut?: undefined } | { response?: undefined; error: unknown; timedOut: boolean };

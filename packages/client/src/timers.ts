@@ -39,3 +39,26 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
+
+/**
+ * Resolves `true` once `promise` settles, or `false` once the clock reads `until` first; rejects with
+ * the signal's reason when it aborts first. Leaves no timer behind.
+ */
+export async function settlesBefore(promise: Promise<unknown>, until: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) throw signal.reason;
+  const stop = new AbortController();
+  const forward = () => stop.abort(signal?.reason);
+  signal?.addEventListener('abort', forward, { once: true });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      sleepUntil(until, stop.signal).then(() => false),
+    ]);
+  } finally {
+    signal?.removeEventListener('abort', forward);
+    if (!stop.signal.aborted) stop.abort();
+  }
+}

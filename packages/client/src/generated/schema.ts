@@ -1362,9 +1362,9 @@ export interface operations {
                 /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, name, id. */
-                sort?: string;
+                sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "name" | "-name" | "id" | "-id")[];
                 /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, name, description, fields, created_at, updated_at. */
-                fields?: string;
+                fields?: ("id" | "name" | "description" | "fields" | "created_at" | "updated_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
                 /** @description Only items created strictly before this time (ISO 8601). */
@@ -1617,9 +1617,9 @@ export interface operations {
                 /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, id. */
-                sort?: string;
+                sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "id" | "-id")[];
                 /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, module_id, data, created_at, updated_at. */
-                fields?: string;
+                fields?: ("id" | "module_id" | "data" | "created_at" | "updated_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
                 /** @description Only items created strictly before this time (ISO 8601). */
@@ -1889,9 +1889,9 @@ export interface operations {
                 /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, name, id. */
-                sort?: string;
+                sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "name" | "-name" | "id" | "-id")[];
                 /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, name, prefix, last4, mode, scopes, tier, rate_limit_per_minute, burst, daily_quota, expires_at, last_used_at, created_at, updated_at. */
-                fields?: string;
+                fields?: ("id" | "name" | "prefix" | "last4" | "mode" | "scopes" | "tier" | "rate_limit_per_minute" | "burst" | "daily_quota" | "expires_at" | "last_used_at" | "created_at" | "updated_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
                 /** @description Only items created strictly before this time (ISO 8601). */
@@ -2244,9 +2244,9 @@ export interface operations {
                 /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at. */
-                sort?: string;
+                sort?: ("created_at" | "-created_at")[];
                 /** @description Comma-separated fields to return in each item of `data` (`request_id` is always returned); the others are left out. Available: request_id, key_id, method, path, status, latency_ms, client_address, created_at. */
-                fields?: string;
+                fields?: ("request_id" | "key_id" | "method" | "path" | "status" | "latency_ms" | "client_address" | "created_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
                 /** @description Only items created strictly before this time (ISO 8601). */

@@ -212,6 +212,10 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
   const parameters: Json[] = operation.parameters ?? [];
   for (const parameter of parameters) {
     if (parameter.schema?.description && !parameter.description) parameter.description = parameter.schema.description;
+    if (contract.list && parameter.name === 'sort') {
+      commaListParameter(parameter, contract.list.sortable.flatMap((name) => [name, `-${name}`]));
+    }
+    if (contract.list && parameter.name === 'fields') commaListParameter(parameter, contract.list.fields);
     if (parameter.name === 'filter') {
       // A form-style array of "<field>:<value>" strings: every generator sends it right, where a
       // deepObject over a free-form map is sent wrongly or refused by most. The server also takes
@@ -274,6 +278,28 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
   for (const status of [...statuses].sort((a, b) => a - b)) {
     operation.responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
   }
+}
+
+/**
+ * A list's \`sort\` or \`fields\` as an array of the names it may hold, sent with \`style: form,
+ * explode: false\`: on the wire the same comma-separated list the server parses
+ * (\`sort=-created_at,name\`), and generators type each item from the enum, so a misspelled name
+ * does not compile.
+ */
+function commaListParameter(parameter: Json, names: readonly string[]): void {
+  const { description, default: fallback, example } = parameter.schema;
+  const split = (value: unknown) => (typeof value === 'string' ? value.split(',') : value);
+  parameter.style = 'form';
+  parameter.explode = false;
+  parameter.schema = {
+    type: 'array',
+    items: { type: 'string', enum: [...names] },
+    minItems: 1,
+    uniqueItems: true,
+    description,
+    ...(fallback !== undefined && { default: split(fallback) }),
+    ...(example !== undefined && { example: split(example) }),
+  };
 }
 
 function systemPaths(): Json {

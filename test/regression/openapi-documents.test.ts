@@ -34,6 +34,29 @@ describe('the OpenAPI documents', () => {
     expect(createRecord['x-required-scopes']).toEqual(['records:write']);
   });
 
+  it("give generators what they need without help: an absolute server, int64 counters, one Idempotency-Key example per write, a filter they send right", () => {
+    for (const document of [v31, v30]) {
+      expect(document.servers).toEqual([
+        expect.objectContaining({ url: '{origin}/api/v1', variables: { origin: expect.objectContaining({ default: 'http://127.0.0.1:3000' }) } }),
+      ]);
+    }
+    const schemas = v31.components.schemas;
+    for (const [schema, property] of [['ModuleList', 'total'], ['RecordList', 'total'], ['ApiKeyList', 'total'], ['AccessLogList', 'total'], ['KeyUsage', 'total_requests'], ['KeyUsage', 'total_errors'], ['UsageBucket', 'requests'], ['UsageBucket', 'errors']]) {
+      expect(schemas[schema].properties[property].format, `${schema}.${property}`).toBe('int64');
+    }
+    const examples: string[] = [];
+    for (const pathItem of Object.values(v31.paths) as Record<string, { parameters?: { name: string; example?: string }[] }>[]) {
+      for (const operation of Object.values(pathItem)) {
+        const header = operation.parameters?.find((parameter) => parameter.name === 'Idempotency-Key');
+        if (header) examples.push(header.example as string);
+      }
+    }
+    expect(examples.length).toBeGreaterThan(8);
+    expect(new Set(examples).size).toBe(examples.length);
+    const filter = v31.paths['/modules/{module_id}/records'].get.parameters.find((parameter: { name: string }) => parameter.name === 'filter');
+    expect(filter).toMatchObject({ style: 'form', explode: true, schema: { type: 'array', items: { type: 'string' } } });
+  });
+
   it('document Retry-After on 409 and 429, and X-Request-ID as always present', () => {
     expect(Object.keys(v31.components.responses.RateLimitExceeded.headers)).toContain('Retry-After');
     expect(Object.keys(v31.components.responses.Conflict.headers)).toContain('Retry-After');

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Proves that partners can generate working clients from the committed OpenAPI document: starts
-# the API, generates a Python, a Go and a Java client from apps/api/openapi.json into a temporary
-# folder, builds the program of each language against its client, runs it against the server,
-# prints a summary and exits non-zero if any step of any language failed. Its last line sums the
-# checks the three programs ran: `tests: N passed, N failed` (a language that fails before its
+# the API, generates a Python, a Go, a Java and a TypeScript client from apps/api/openapi.json into
+# a temporary folder, builds the program of each language against its client, runs it against the
+# server, prints a summary and exits non-zero if any step of any language failed. Its last line sums
+# the checks the four programs ran: `tests: N passed, N failed` (a language that fails before its
 # program runs counts as one failed test). The server listens on a free port; its log and all
 # generated code stay in one temporary folder.
 #   usage: partners/clients/run.sh
@@ -14,14 +14,16 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-# The generators under test. openapi-python-client is pinned in python/requirements.txt and
-# openapi-generator in java/pom.xml; these are what the summary prints.
+# The generators under test. openapi-python-client is pinned in python/requirements.txt,
+# openapi-generator in java/pom.xml and @hey-api/openapi-ts in typescript/package.json (with its
+# package-lock.json); these are what the summary prints.
 OAPI_CODEGEN="github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2"
 python_generator="openapi-python-client $(sed -n 's/^openapi-python-client==//p' "$here/python/requirements.txt")"
 go_generator="oapi-codegen ${OAPI_CODEGEN##*@}"
 java_generator="openapi-generator $(sed -n 's:.*<openapi-generator.version>\(.*\)</openapi-generator.version>.*:\1:p' "$here/java/pom.xml") (java/okhttp-gson)"
+typescript_generator="@hey-api/openapi-ts $(sed -n 's|.*"@hey-api/openapi-ts": "\([^"]*\)".*|\1|p' "$here/typescript/package.json") (client-fetch)"
 
-# One document for all three. Every generator tested reads OpenAPI 3.1; an equivalent 3.0
+# One document for all four. Every generator tested reads OpenAPI 3.1; an equivalent 3.0
 # document, where one exists, is only used when asked for with CHARTER_OPENAPI.
 spec="${CHARTER_OPENAPI:-$root/apps/api/openapi.json}"
 if [ ! -f "$spec" ]; then
@@ -128,6 +130,29 @@ java_build() {
     -Dcharter.generated="$tmp/java/generated-client")
 }
 
+# --- TypeScript: @hey-api/openapi-ts and tsc in typescript/node_modules (ignored by git), installed
+# from typescript/package-lock.json. The program's files are copied next to the generated client,
+# so that nothing is generated inside the repository.
+typescript_setup() {
+  local modules="$here/typescript/node_modules"
+  # Reinstall only when the lock file changes (npm ci starts from an empty node_modules).
+  if ! cmp -s "$here/typescript/package-lock.json" "$modules/.charter-package-lock.json"; then
+    (cd "$here/typescript" && npm ci --no-audit --no-fund) &&
+      cp "$here/typescript/package-lock.json" "$modules/.charter-package-lock.json" || return 1
+  fi
+}
+typescript_client() {
+  mkdir -p "$tmp/typescript" &&
+    cp "$here/typescript/check.ts" "$here/typescript/tsconfig.json" "$here/typescript/package.json" \
+      "$tmp/typescript/" &&
+    ln -sfn "$here/typescript/node_modules" "$tmp/typescript/node_modules" &&
+    (cd "$tmp/typescript" && ./node_modules/.bin/openapi-ts --input "$spec" --output client \
+      --client @hey-api/client-fetch --plugins @hey-api/typescript @hey-api/sdk --no-log-file)
+}
+typescript_build() {
+  (cd "$tmp/typescript" && ./node_modules/.bin/tsc -p tsconfig.json)
+}
+
 started="$(now_ms)"
 echo "Document: ${spec#"$root"/}"
 server_start="$(now_ms)"
@@ -158,17 +183,23 @@ echo "=== java ($java_generator)"
 stage java generate+build java_build &&
   run_program java java -cp "$tmp/java/classes:$(cat "$tmp/java/classpath.txt" 2>/dev/null)" charter.check.Main
 
+echo "=== typescript ($typescript_generator)"
+stage typescript setup typescript_setup &&
+  stage typescript generate typescript_client &&
+  stage typescript build typescript_build &&
+  run_program typescript node "$tmp/typescript/dist/check.js"
+
 passed=0
 failed=0
 tests_passed=0
 tests_failed=0
 echo
 echo "=== summary"
-for lang in python go java; do
+for lang in python go java typescript; do
   generator_var="${lang}_generator"
-  printf '  %-7s %-46s %s%s\n' "$lang" "${!generator_var}" "${result[$lang]:-FAIL}" \
+  printf '  %-10s %-46s %s%s\n' "$lang" "${!generator_var}" "${result[$lang]:-FAIL}" \
     "${counts[$lang]:+: ${counts[$lang]}}"
-  printf '          %s\n' "${timings[$lang]:-}"
+  printf '             %s\n' "${timings[$lang]:-}"
   if [ "${result[$lang]:-}" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   read -r lang_passed lang_failed < <(echo "${counts[$lang]:-0 passed, 0 failed}" | awk '{print $1, $3}')
   # A language that failed without a failing check of its own still counts as one failed test.

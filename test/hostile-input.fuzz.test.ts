@@ -11,7 +11,10 @@ import { call, createModule, startTestServer, type TestServer } from './support/
  * `FUZZ_RUNS=<n>` (default 30 per route) with `FUZZ_TIME_LIMIT_MS` searches longer.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 30);
-const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+// CI replays one fixed search, so that a run tells about the change and not about the draw; elsewhere
+// every run draws anew (fast-check prints the seed of a failure, for FUZZ_SEED to replay).
+const CI_SEED = 20_261_202;
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : process.env.CI ? CI_SEED : undefined;
 /** Per route: however loaded the machine, the file stays well under a minute (`FUZZ_TIME_LIMIT_MS` for longer searches). */
 const TIME_LIMIT_MS = Number(process.env.FUZZ_TIME_LIMIT_MS ?? 2_500);
 
@@ -244,7 +247,12 @@ function checkAnswer(exchange: Exchange, route: Route): void {
   const body = JSON.parse(exchange.text) as { error: ErrorCode; message: unknown; request_id: unknown };
   expect(ERROR_CODES[body.error], where).toBe(exchange.status);
   expect(typeof body.message, where).toBe('string');
-  expect(body.request_id, where).toBe(requestId);
+  if (exchange.headers.get('idempotent-replayed') === 'true') {
+    // A replay is the first answer's very body (API.md), with the request ID that answer had.
+    expect(body.request_id, where).toEqual(expect.any(String));
+  } else {
+    expect(body.request_id, where).toBe(requestId);
+  }
 }
 
 async function send(method: string, url: string, headers: Record<string, string>, body: string | Buffer | undefined): Promise<Exchange> {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { paths } from '../test/fixtures/schema.ts';
 import { API_KEY, BASE_URL, json, MODULE, problem, rejection, type Step, scriptedFetch } from '../test/helpers.ts';
@@ -52,6 +53,16 @@ describe('throwOnError', () => {
     expect(error.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
     expect(error.response?.status).toBe(status);
     expect(error.body).toMatchObject({ error: code });
+  });
+
+  it('prints as its own fields when uncaught, not as the Response it came from', async () => {
+    const error = await rejection<CharterError>(createModule(throwing([problem(409, 'conflict')])));
+    const printed = inspect(error);
+    expect(printed).toContain('ConflictError: conflict happened');
+    expect(printed).toContain("code: 'conflict'");
+    expect(printed).not.toMatch(/Response \{|Headers \{|bodyUsed/);
+    expect(printed.split('\n').length).toBeLessThan(30);
+    expect(error.response?.status).toBe(409);
   });
 
   it('returns data on success, typed without undefined', async () => {

@@ -58,8 +58,11 @@ export class CharterError extends Error {
   readonly requestId: string | undefined;
   /** The call's `Idempotency-Key` (POST, PATCH, DELETE): reuse it to retry the same call safely later. */
   readonly idempotencyKey: string | undefined;
-  /** The raw response, when there was one. Its body has already been read: see {@link body}. */
-  readonly response: Response | undefined;
+  /**
+   * The raw response, when there was one. Its body has already been read: see {@link body}. Not
+   * enumerable, so that an error printed by Node shows its fields, not sixty lines of Response.
+   */
+  declare readonly response: Response | undefined;
   /** The parsed response body. */
   readonly body: unknown;
   /** When to retry, if the server (or the local rate-limit state) said. */
@@ -73,7 +76,7 @@ export class CharterError extends Error {
     this.code = init.code;
     this.requestId = init.requestId;
     this.idempotencyKey = init.idempotencyKey;
-    this.response = init.response;
+    Object.defineProperty(this, 'response', { value: init.response, enumerable: false });
     this.body = init.body;
     this.retryAt = init.retryAt;
     this.retryAfterMs = init.retryAt && Math.max(0, init.retryAt.getTime() - Date.now());

@@ -41,7 +41,7 @@ describe('the OpenAPI documents', () => {
       ]);
     }
     const schemas = v31.components.schemas;
-    for (const [schema, property] of [['ModuleList', 'total'], ['RecordList', 'total'], ['ApiKeyList', 'total'], ['AccessLogList', 'total'], ['KeyUsage', 'total_requests'], ['KeyUsage', 'total_errors'], ['UsageBucket', 'requests'], ['UsageBucket', 'errors']]) {
+    for (const [schema, property] of [['ModuleList', 'total'], ['RecordList', 'total'], ['ApiKeyList', 'total'], ['AccessLogList', 'total'], ['KeyUsage', 'total_requests'], ['KeyUsage', 'total_errors'], ['UsageBucket', 'requests'], ['UsageBucket', 'errors']] as const) {
       expect(schemas[schema].properties[property].format, `${schema}.${property}`).toBe('int64');
     }
     const examples: string[] = [];

@@ -30,15 +30,31 @@ for (const [name, schema] of Object.entries(document.components.schemas)) {
 }
 const output = `${lines.join('\n')}\n`;
 
+// schema.ts uses these names, so that a call's data and errors (and what they hold) hover as
+// `Module` rather than as expanded properties: openapi-typescript writes each use of a schema as
+// `components["schemas"]["Module"]`, which becomes `Models.Module`.
+const schemaUrl = new URL('../src/generated/schema.ts', import.meta.url);
+const MODELS_IMPORT = 'import type * as Models from "./models.ts";\n';
+let schema = readFileSync(schemaUrl, 'utf8');
+if (!schema.includes(MODELS_IMPORT)) {
+  const named = new Set(Object.keys(document.components.schemas));
+  const headerEnd = schema.indexOf('*/\n') + 3;
+  const body = schema
+    .slice(headerEnd)
+    .replace(/components\["schemas"\]\["(\w+)"\]/g, (use, name) => (named.has(name) ? `Models.${name}` : use));
+  schema = `${schema.slice(0, headerEnd)}\n${MODELS_IMPORT}${body}`;
+}
+
 if (process.argv.includes('--check')) {
   let current = '';
   try {
     current = readFileSync(outputUrl, 'utf8');
   } catch {}
-  if (current !== output) {
-    console.error('src/generated/models.ts is out of date with the document: run `pnpm generate`.');
+  if (current !== output || readFileSync(schemaUrl, 'utf8') !== schema) {
+    console.error('src/generated/models.ts or schema.ts is out of date with the document: run `pnpm generate`.');
     process.exit(1);
   }
 } else {
   writeFileSync(outputUrl, output);
+  writeFileSync(schemaUrl, schema);
 }

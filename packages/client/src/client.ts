@@ -1,4 +1,5 @@
 import createClient, { type Client, type FetchOptions, type FetchResponse, type HeadersOptions, mergeHeaders } from 'openapi-fetch';
+import type { ErrorResponse, ResponseObjectMap, SuccessResponse } from 'openapi-typescript-helpers';
 import { errorFromResponse, isErrorEnvelope } from './errors.ts';
 import type { paths as CharterPaths } from './generated/schema.ts';
 import { IDEMPOTENT_METHODS, newIdempotencyKey } from './idempotency.ts';
@@ -45,15 +46,22 @@ type RequiredKeysOf<T> = { [K in keyof T]-?: Empty extends Pick<T, K> ? never : 
 /** The init argument, optional when the operation needs no params or body. */
 export type CallArgs<Op> = RequiredKeysOf<CallInit<Op>> extends never ? [init?: CallInit<Op>] : [init: CallInit<Op>];
 
-type Data<R extends { data?: unknown }> = [Exclude<R['data'], undefined>] extends [never] ? undefined : Exclude<R['data'], undefined>;
+/**
+ * A success or error body as the document names it. openapi-fetch's own result maps every body
+ * through `Readable<…>` (for readOnly/writeOnly markers, which this document does not use), which
+ * would show `Module` as its expanded properties in editors.
+ */
+type Responses<Op> = ResponseObjectMap<Op> extends infer R extends Record<string | number, any> ? R : never;
+type SuccessData<Op> = [SuccessResponse<Responses<Op>, MediaType>] extends [never] ? undefined : SuccessResponse<Responses<Op>, MediaType>;
+type ErrorData<Op> = ErrorResponse<Responses<Op>, MediaType>;
 
 /**
- * The result of a call: exactly openapi-fetch's `{ data, error, response }`, plus the call's
- * idempotency key. With `throwOnError`, only the success branch remains.
+ * The result of a call: openapi-fetch's `{ data, error, response }`, plus the call's idempotency
+ * key. With `throwOnError`, only the success branch remains.
  */
 export type CharterResult<Op extends Record<string | number, any>, Throw extends boolean = false> = (Throw extends true
-  ? { data: Data<FetchResponse<Op, Empty, MediaType>>; error?: never; response: Response }
-  : FetchResponse<Op, Empty, MediaType>) & {
+  ? { data: SuccessData<Op>; error?: never; response: Response }
+  : { data: SuccessData<Op>; error?: never; response: Response } | { data?: never; error: ErrorData<Op>; response: Response }) & {
   /** The `Idempotency-Key` sent (POST, PATCH, DELETE); undefined for GET. */
   idempotencyKey?: string;
 };

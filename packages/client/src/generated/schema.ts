@@ -3,6 +3,8 @@
  * Do not make direct changes to the file.
  */
 
+import type * as Models from "./models.ts";
+
 export interface paths {
     "/modules": {
         parameters: {
@@ -327,7 +329,7 @@ export interface components {
              * @example email
              */
             name: string;
-            type: components["schemas"]["FieldType"];
+            type: Models.FieldType;
             /**
              * @description Whether every record must have this field.
              * @default false
@@ -365,7 +367,7 @@ export interface components {
          */
         ErrorCode: "bad_request" | "unauthorized" | "access_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_in_use" | "payload_too_large" | "request_headers_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "rate_limit_exceeded" | "server_error" | "service_unavailable";
         ModuleList: {
-            data: components["schemas"]["ModuleListItem"][];
+            data: Models.ModuleListItem[];
             /**
              * Format: int64
              * @description How many items match the filters.
@@ -403,7 +405,7 @@ export interface components {
             id: string;
             name: string;
             description: string | null;
-            fields: components["schemas"]["ModuleField"][];
+            fields: Models.ModuleField[];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
@@ -416,7 +418,7 @@ export interface components {
             updated_at: string;
         };
         RecordList: {
-            data: components["schemas"]["RecordListItem"][];
+            data: Models.RecordListItem[];
             /**
              * Format: int64
              * @description How many items match the filters.
@@ -473,7 +475,7 @@ export interface components {
             updated_at: string;
         };
         ApiKeyList: {
-            data: components["schemas"]["ApiKeyListItem"][];
+            data: Models.ApiKeyListItem[];
             /**
              * Format: int64
              * @description How many items match the filters.
@@ -525,9 +527,9 @@ export interface components {
              * @example x9Qz
              */
             last4: string;
-            mode: components["schemas"]["KeyMode"];
+            mode: Models.KeyMode;
             scopes: string[];
-            tier: components["schemas"]["Tier"];
+            tier: Models.Tier;
             /** @description Requests per minute: the key's own limit, or its tier's. */
             rate_limit_per_minute: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
@@ -566,9 +568,9 @@ export interface components {
              * @example x9Qz
              */
             last4: string;
-            mode: components["schemas"]["KeyMode"];
+            mode: Models.KeyMode;
             scopes: string[];
-            tier: components["schemas"]["Tier"];
+            tier: Models.Tier;
             /** @description Requests per minute: the key's own limit, or its tier's. */
             rate_limit_per_minute: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
@@ -612,9 +614,9 @@ export interface components {
              * @example x9Qz
              */
             last4: string;
-            mode: components["schemas"]["KeyMode"];
+            mode: Models.KeyMode;
             scopes: string[];
-            tier: components["schemas"]["Tier"];
+            tier: Models.Tier;
             /** @description Requests per minute: the key's own limit, or its tier's. */
             rate_limit_per_minute: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
@@ -675,7 +677,7 @@ export interface components {
              * @example key_01jd8x3k5q9v2m7n4p6r8t0w1y
              */
             key_id: string;
-            granularity: components["schemas"]["UsageGranularity"];
+            granularity: Models.UsageGranularity;
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:00.000Z
@@ -691,7 +693,7 @@ export interface components {
             /** Format: int64 */
             total_errors: number;
             /** @description One bucket per minute, hour or day, oldest first, empty ones included. */
-            data: components["schemas"]["UsageBucket"][];
+            data: Models.UsageBucket[];
         };
         UsageBucket: {
             /**
@@ -712,7 +714,7 @@ export interface components {
             errors: number;
         };
         AccessLogList: {
-            data: components["schemas"]["AccessLogEntryListItem"][];
+            data: Models.AccessLogEntryListItem[];
             /**
              * Format: int64
              * @description How many items match the filters.
@@ -732,7 +734,7 @@ export interface components {
              * @example email
              */
             name: string;
-            type: components["schemas"]["FieldType"];
+            type: Models.FieldType;
             /**
              * @description Whether every record must have this field.
              * @default false
@@ -750,7 +752,7 @@ export interface components {
          *     }
          */
         ErrorResponse: {
-            error: components["schemas"]["ErrorCode"];
+            error: Models.ErrorCode;
             /** @description Human-readable explanation. */
             message: string;
             /**
@@ -813,7 +815,7 @@ export interface components {
             id: string;
             name?: string;
             description?: string | null;
-            fields?: components["schemas"]["ModuleField"][];
+            fields?: Models.ModuleField[];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
@@ -907,9 +909,9 @@ export interface components {
              * @example x9Qz
              */
             last4?: string;
-            mode?: components["schemas"]["KeyMode"];
+            mode?: Models.KeyMode;
             scopes?: string[];
-            tier?: components["schemas"]["Tier"];
+            tier?: Models.Tier;
             /** @description Requests per minute: the key's own limit, or its tier's. */
             rate_limit_per_minute?: number;
             /** @description Extra requests allowed on top of the per-minute limit. */
@@ -969,7 +971,7 @@ export interface components {
             /** @example People we talk to. */
             description?: string;
             /** @default [] */
-            fields?: components["schemas"]["ModuleFieldInput"][];
+            fields?: Models.ModuleFieldInput[];
         };
         UpdateModuleRequest: {
             /**
@@ -978,7 +980,7 @@ export interface components {
              */
             name?: string;
             description?: string | null;
-            fields?: components["schemas"]["ModuleFieldInput"][];
+            fields?: Models.ModuleFieldInput[];
         };
         CreateRecordRequest: {
             /**
@@ -1014,9 +1016,9 @@ export interface components {
              */
             scopes: string[];
             /** @default live */
-            mode?: components["schemas"]["KeyMode"];
+            mode?: Models.KeyMode;
             /** @default free */
-            tier?: components["schemas"]["Tier"];
+            tier?: Models.Tier;
             /** @description Requests per minute; overrides the tier's. */
             rate_limit_per_minute?: number;
             /** @description Extra requests on top of the per-minute limit; overrides the tier's. */
@@ -1031,7 +1033,7 @@ export interface components {
         };
         UpdateApiKeyRequest: {
             name?: string;
-            tier?: components["schemas"]["Tier"];
+            tier?: Models.Tier;
             rate_limit_per_minute?: number | null;
             burst?: number | null;
             daily_quota?: number | null;
@@ -1065,7 +1067,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description Missing, malformed, unknown, expired or revoked API key. All of these look the same. */
@@ -1089,7 +1091,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description The key lacks a required scope; `required_scopes` names them. */
@@ -1114,7 +1116,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description Unknown route, or a resource that does not exist in this workspace. */
@@ -1136,7 +1138,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description A domain conflict (`conflict`), or the same Idempotency-Key is still in flight (`idempotency_key_in_use`, with `Retry-After`). */
@@ -1159,7 +1161,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description The request body is larger than the limit. */
@@ -1181,7 +1183,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description The request body is not `application/json`. */
@@ -1203,7 +1205,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description Input failed validation (`validation_failed`, per-field `errors`), or an Idempotency-Key was reused with a different request (`idempotency_key_reused`). */
@@ -1230,7 +1232,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description Rate limit or daily quota exceeded; wait `retry_after` seconds. */
@@ -1257,7 +1259,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description The request line and headers together exceed 64 KiB (a URL that long is usually a mistake). */
@@ -1279,7 +1281,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description Unexpected server error. The body never contains a stack trace or SQL. */
@@ -1301,7 +1303,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
         /** @description The service cannot serve the request right now: the database is unreachable, the workspace has too many requests in progress, or a query ran past the statement timeout; retry after `Retry-After` seconds when it is present. */
@@ -1324,7 +1326,7 @@ export interface components {
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
-                "application/json": components["schemas"]["ErrorResponse"];
+                "application/json": Models.ErrorResponse;
             };
         };
     };
@@ -1396,7 +1398,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModuleList"];
+                    "application/json": Models.ModuleList;
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -1436,7 +1438,7 @@ export interface operations {
                  *       ]
                  *     }
                  */
-                "application/json": components["schemas"]["CreateModuleRequest"];
+                "application/json": Models.CreateModuleRequest;
             };
         };
         responses: {
@@ -1453,7 +1455,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Module"];
+                    "application/json": Models.Module;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1493,7 +1495,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Module"];
+                    "application/json": Models.Module;
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -1573,7 +1575,7 @@ export interface operations {
                  *       "name": "Customers"
                  *     }
                  */
-                "application/json": components["schemas"]["UpdateModuleRequest"];
+                "application/json": Models.UpdateModuleRequest;
             };
         };
         responses: {
@@ -1590,7 +1592,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Module"];
+                    "application/json": Models.Module;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1661,7 +1663,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordList"];
+                    "application/json": Models.RecordList;
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -1699,7 +1701,7 @@ export interface operations {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["CreateRecordRequest"];
+                "application/json": Models.CreateRecordRequest;
             };
         };
         responses: {
@@ -1716,7 +1718,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Record"];
+                    "application/json": Models.Record;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1759,7 +1761,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Record"];
+                    "application/json": Models.Record;
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -1845,7 +1847,7 @@ export interface operations {
                  *       }
                  *     }
                  */
-                "application/json": components["schemas"]["UpdateRecordRequest"];
+                "application/json": Models.UpdateRecordRequest;
             };
         };
         responses: {
@@ -1862,7 +1864,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Record"];
+                    "application/json": Models.Record;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1921,7 +1923,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyList"];
+                    "application/json": Models.ApiKeyList;
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -1958,7 +1960,7 @@ export interface operations {
                  *       "tier": "starter"
                  *     }
                  */
-                "application/json": components["schemas"]["CreateApiKeyRequest"];
+                "application/json": Models.CreateApiKeyRequest;
             };
         };
         responses: {
@@ -1977,7 +1979,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                    "application/json": Models.ApiKeyWithSecret;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2017,7 +2019,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKey"];
+                    "application/json": Models.ApiKey;
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -2098,7 +2100,7 @@ export interface operations {
                  *       "rate_limit_per_minute": 500
                  *     }
                  */
-                "application/json": components["schemas"]["UpdateApiKeyRequest"];
+                "application/json": Models.UpdateApiKeyRequest;
             };
         };
         responses: {
@@ -2115,7 +2117,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKey"];
+                    "application/json": Models.ApiKey;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2155,7 +2157,7 @@ export interface operations {
                  *       "grace_period_hours": 24
                  *     }
                  */
-                "application/json": components["schemas"]["RotateApiKeyRequest"];
+                "application/json": Models.RotateApiKeyRequest;
             };
         };
         responses: {
@@ -2174,7 +2176,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RotatedApiKey"];
+                    "application/json": Models.RotatedApiKey;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2194,7 +2196,7 @@ export interface operations {
     getApiKeyUsage: {
         parameters: {
             query?: {
-                granularity?: components["schemas"]["UsageGranularity"];
+                granularity?: Models.UsageGranularity;
                 /** @description Start (ISO 8601), rounded down to a bucket. */
                 since?: string;
                 /** @description End (ISO 8601), exclusive. Default: now. */
@@ -2221,7 +2223,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["KeyUsage"];
+                    "application/json": Models.KeyUsage;
                 };
             };
             401: components["responses"]["Unauthorized"];
@@ -2282,7 +2284,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessLogList"];
+                    "application/json": Models.AccessLogList;
                 };
             };
             401: components["responses"]["Unauthorized"];

@@ -34,14 +34,7 @@ fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/charter-clients.XXXXXX")"
 CHARTER_PID=""
 cleanup() {
-  if [ -n "$CHARTER_PID" ]; then
-    kill "$CHARTER_PID" 2>/dev/null || true
-    # Wait for it to finish its graceful shutdown, so that the port is free for the next run.
-    for _ in $(seq 1 100); do
-      kill -0 "$CHARTER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-  fi
+  "$root/partners/lib/stop-server.sh" "$CHARTER_PID"
   if [ "${CHARTER_CLIENTS_KEEP:-}" = 1 ]; then
     echo "Kept $tmp"
   else

@@ -36,14 +36,7 @@ skipped=0
 # Every exit, early or not, ends with the count of what ran.
 finish() {
   local status=$?
-  if [ -n "$CHARTER_PID" ]; then
-    kill "$CHARTER_PID" 2>/dev/null || true
-    # Let it finish its graceful shutdown before its folder goes.
-    for _ in $(seq 1 100); do
-      kill -0 "$CHARTER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-  fi
+  "$root/partners/lib/stop-server.sh" "$CHARTER_PID"
   if [ "${CHARTER_CONFORMANCE_KEEP:-}" = 1 ]; then echo "Kept $report"; else rm -rf "$report"; fi
   echo "tests: $passed passed, $failed failed, $skipped skipped"
   exit "$status"

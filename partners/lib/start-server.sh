@@ -2,7 +2,7 @@
 # Starts the API for the partner checks and prints, on its last lines, shell assignments for
 # CHARTER_URL, CHARTER_KEY and CHARTER_PID (eval them). Uses DATABASE_URL when set, otherwise the
 # embedded database inside DIR. The server listens on a free port that it picks itself (port 0),
-# so that runs side by side never meet; its log is DIR/server.log. Stop it with: kill "$CHARTER_PID".
+# so that runs side by side never meet; its log is DIR/server.log. Stop it with stop-server.sh "$CHARTER_PID".
 #   usage: eval "$(partners/lib/start-server.sh DIR)"       (DIR: the caller's temporary folder)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"

@@ -57,6 +57,22 @@ describe('the OpenAPI documents', () => {
     expect(filter).toMatchObject({ style: 'form', explode: true, schema: { type: 'array', items: { type: 'string' } } });
   });
 
+  it("has examples that work against the module its own createModule example makes", async () => {
+    const json = (operation: any) => operation.requestBody.content['application/json'].example;
+    const moduleExample = json(v31.paths['/modules'].post);
+    const module = await call(server, 'POST', '/modules', { body: { ...moduleExample, name: `${moduleExample.name} ${Math.random()}` } });
+    expect(module.status, module.text).toBe(201);
+    const records = `/modules/${module.body.id}/records`;
+    const created = await call(server, 'POST', records, { body: json(v31.paths['/modules/{module_id}/records'].post) });
+    expect(created.status, created.text).toBe(201);
+    const patched = await call(server, 'PATCH', `${records}/${created.body.id}`, { body: json(v31.paths['/modules/{module_id}/records/{record_id}'].patch) });
+    expect(patched.status, patched.text).toBe(200);
+    const filter = v31.paths['/modules/{module_id}/records'].get.parameters.find((parameter: { name: string }) => parameter.name === 'filter');
+    const query = (filter.example as string[]).map((item) => `filter=${encodeURIComponent(item)}`).join('&');
+    const filtered = await call(server, 'GET', `${records}?${query}`);
+    expect(filtered.status, filtered.text).toBe(200);
+  });
+
   it('document Retry-After on 409 and 429, and X-Request-ID as always present', () => {
     expect(Object.keys(v31.components.responses.RateLimitExceeded.headers)).toContain('Retry-After');
     expect(Object.keys(v31.components.responses.Conflict.headers)).toContain('Retry-After');

@@ -1,7 +1,9 @@
 /**
  * Requests per second for one authenticated list route of the API through the REST path, beside
- * raw node:http and Fastify serving the very bytes the API answered, measured side by side in one
- * run. What it measures and why it is built this way: README.md next to this file.
+ * raw node:http and Fastify serving the very bytes the API answered, and Charter beside a
+ * hand-written Fastify + postgres.js peer on the list and on an idempotent create, each with one
+ * hot key and with 50 keys, measured side by side in one run. What it measures and why it is built
+ * this way: README.md next to this file.
  *
  * Settings (environment): BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS (50),
  * BENCH_WARMUP (s per target, 2), BENCH_ROUNDS (2), DATABASE_URL (unset: embedded PGlite).

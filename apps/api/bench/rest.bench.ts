@@ -1,7 +1,9 @@
 /**
  * Requests per second for one authenticated list route of the API through the REST path, beside
- * raw node:http and Fastify serving the very bytes the API answered, measured side by side in one
- * run. What it measures and why it is built this way: README.md next to this file.
+ * raw node:http and Fastify serving the very bytes the API answered, and Charter beside a
+ * hand-written Fastify + postgres.js peer on the list and on an idempotent create, each with one
+ * hot key and with 50 keys, measured side by side in one run. What it measures and why it is built
+ * this way: README.md next to this file.
  *
  * Settings (environment): BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS (50),
  * BENCH_WARMUP (s per target, 2), BENCH_ROUNDS (2), DATABASE_URL (unset: embedded PGlite).
@@ -22,19 +24,24 @@ interface TargetSpec {
   script: URL;
   /**
    * `app`: a Charter server that makes its own data and names the request to measure; the first
-   * one is the source of the fixture. `reference`: serves the fixture it is sent, byte for byte.
+   * one is the source of the fixture and of the workload. `reference`: serves the fixture it is
+   * sent, byte for byte. `peer`: the hand-written server, serving the first app's data (it needs
+   * a PostgreSQL server, and is left out without one).
    */
-  kind: 'app' | 'reference';
+  kind: 'app' | 'reference' | 'peer';
   env?: Record<string, string | undefined>;
+  /** For app and peer targets: measured on every route and key mix, not only on the list with one key. */
+  workloads?: boolean;
 }
 
-/** What is measured, in the order each round visits them. Variants of the Charter server go after it. */
+/** The processes measured, in the order each round visits them. Variants of the Charter server go after it. */
 function targets(): TargetSpec[] {
   const script = (file: string) => new URL(`./targets/${file}`, import.meta.url);
   return [
     { name: 'raw', label: 'raw node:http', script: script('raw.ts'), kind: 'reference' },
     { name: 'fastify', label: 'Fastify 5', script: script('fastify.ts'), kind: 'reference' },
-    { name: 'charter', label: 'Charter REST, full stack', script: script('charter.ts'), kind: 'app' },
+    { name: 'charter', label: 'Charter REST, full stack', script: script('charter.ts'), kind: 'app', workloads: true },
+    { name: 'peer', label: 'hand-written peer', script: script('peer.ts'), kind: 'peer', workloads: true },
     {
       name: 'charter-rules-off',
       label: 'Charter REST, rules off',
@@ -44,6 +51,21 @@ function targets(): TargetSpec[] {
     },
   ];
 }
+
+/** A route and a key mix, as measured on Charter and on the peer side by side. */
+interface Workload {
+  id: 'list-hot' | 'list-50' | 'create-hot' | 'create-50';
+  label: string;
+  route: 'list' | 'create';
+  spread: boolean;
+}
+
+const WORKLOADS: Workload[] = [
+  { id: 'list-hot', label: 'list, 1 hot key', route: 'list', spread: false },
+  { id: 'list-50', label: 'list, 50 keys', route: 'list', spread: true },
+  { id: 'create-hot', label: 'idempotent create, 1 hot key', route: 'create', spread: false },
+  { id: 'create-50', label: 'idempotent create, 50 keys', route: 'create', spread: true },
+];
 
 interface Settings {
   durationSeconds: number;
@@ -61,8 +83,15 @@ function setting(name: string, fallback: number, min: number): number {
 }
 
 interface Request {
+  method: 'GET' | 'POST';
   path: string;
   headers: Record<string, string>;
+  body?: string;
+  /** Spread over these keys; absent, the headers' one key. */
+  keys?: readonly string[];
+  freshIdempotencyKey?: boolean;
+  /** The status every answer must have. */
+  expect: number;
 }
 
 interface Round extends LoadSample {
@@ -77,10 +106,15 @@ interface Round extends LoadSample {
 
 interface Measured {
   spec: TargetSpec;
+  /** The workload, for app and peer measurements; the references serve the list with one key. */
+  workload?: Workload;
+  label: string;
   child: RunningChild;
   request: Request;
   warmup?: Round;
   rounds: Round[];
+  /** Length of the body it answered the check with (create routes). */
+  checkedLength?: number;
 }
 
 // PGlite alone takes 5–7 s to start; a slow machine gets ample room before a target counts as dead.
@@ -98,7 +132,11 @@ function checkpoint(): void {
 }
 
 async function fetchBytes(url: string, request: Request): Promise<{ status: number; contentType: string; body: Buffer }> {
-  const response = await fetch(new URL(request.path, url), { headers: request.headers });
+  const response = await fetch(new URL(request.path, url), {
+    method: request.method,
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+  });
   return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: Buffer.from(await response.arrayBuffer()) };
 }
 
@@ -108,7 +146,16 @@ async function measure(target: Measured, settings: Settings, durationSeconds: nu
     const cpuBefore = target.child.cpuTimeMs();
     const startedAt = performance.now();
     const sample = await Promise.race([
-      runLoad({ url: new URL(target.request.path, target.child.ready.url).href, headers: target.request.headers, connections: settings.connections, durationSeconds }),
+      runLoad({
+        url: new URL(target.request.path, target.child.ready.url).href,
+        method: target.request.method,
+        headers: target.request.headers,
+        ...(target.request.body === undefined ? {} : { body: target.request.body }),
+        ...(target.request.keys ? { keys: target.request.keys } : {}),
+        freshIdempotencyKey: target.request.freshIdempotencyKey === true,
+        connections: settings.connections,
+        durationSeconds,
+      }),
       target.child.exited,
     ]);
     const elapsedMs = performance.now() - startedAt;
@@ -124,58 +171,100 @@ async function measure(target: Measured, settings: Settings, durationSeconds: nu
 
 async function run(settings: Settings): Promise<number> {
   const pinning = pinLoadGenerator();
-  const specs = targets();
+  const withServer = Boolean(process.env.DATABASE_URL);
+  // The embedded database lives inside the Charter process: no other process can share its data.
+  const specs = targets().filter((spec) => spec.kind !== 'peer' || withServer);
+  if (!withServer) progress('no DATABASE_URL: the hand-written peer needs a PostgreSQL server, and is left out');
   const apps = specs.filter((spec) => spec.kind === 'app');
   const source = apps[0];
   if (!source) throw new Error('no app target to measure');
   const start = (spec: TargetSpec, input?: string) =>
     startChild({ name: spec.name, script: spec.script, env: spec.env, pin: pinning.serverPrefix, readyTimeoutMs: READY_TIMEOUT_MS, input });
 
-  // The app targets first: their data decides the bytes the references serve.
-  progress(`starting ${apps.map((spec) => spec.name).join(', ')}${process.env.DATABASE_URL ? '' : ' (the embedded database takes a few seconds)'}`);
+  // The app targets first: their data decides the bytes the references serve and what the peer serves.
+  progress(`starting ${apps.map((spec) => spec.name).join(', ')}${withServer ? '' : ' (the embedded database takes a few seconds)'}`);
   const appChildren = await Promise.all(apps.map((spec) => start(spec)));
   checkpoint();
   const sourceChild = appChildren[0]!;
   const sourceRequest = sourceChild.ready.request;
-  if (!sourceRequest) throw new Error(`${source.name} did not name a request to measure`);
-  const captured = await fetchBytes(sourceChild.ready.url, sourceRequest);
+  const workload = sourceChild.ready.workload;
+  if (!sourceRequest || !workload) throw new Error(`${source.name} did not name a request to measure`);
+  const listRequest: Request = { method: 'GET', path: sourceRequest.path, headers: sourceRequest.headers, expect: 200 };
+  const captured = await fetchBytes(sourceChild.ready.url, listRequest);
   if (captured.status !== 200) throw new Error(`${source.name} answered ${captured.status} to GET ${sourceRequest.path}: ${captured.body.toString('utf8')}`);
   const fixture: Fixture = { bodyBase64: captured.body.toString('base64'), contentType: captured.contentType, path: sourceRequest.path };
 
-  const references = specs.filter((spec) => spec.kind === 'reference');
-  progress(`starting ${references.map((spec) => spec.name).join(', ')} with the captured ${captured.body.length}-byte body`);
-  const referenceChildren = await Promise.all(references.map((spec) => start(spec, JSON.stringify(fixture))));
+  const others = specs.filter((spec) => spec.kind !== 'app');
+  progress(`starting ${others.map((spec) => spec.name).join(', ')} with the captured ${captured.body.length}-byte body`);
+  const otherChildren = await Promise.all(others.map((spec) => start(spec, spec.kind === 'reference' ? JSON.stringify(fixture) : undefined)));
   checkpoint();
 
-  const childOf = new Map<TargetSpec, RunningChild>([...apps.map((spec, index) => [spec, appChildren[index]!] as const), ...references.map((spec, index) => [spec, referenceChildren[index]!] as const)]);
-  const measured: Measured[] = specs.map((spec) => {
+  const childOf = new Map<TargetSpec, RunningChild>([...apps.map((spec, index) => [spec, appChildren[index]!] as const), ...others.map((spec, index) => [spec, otherChildren[index]!] as const)]);
+  const requestFor = (load: Workload, hotKey: string): Request => {
+    const authorization = `Bearer ${hotKey}`;
+    const keys = load.spread ? { keys: workload.keys } : {};
+    return load.route === 'list'
+      ? { method: 'GET', path: workload.listPath, headers: { authorization }, expect: 200, ...keys }
+      : {
+          method: 'POST',
+          path: workload.createPath,
+          headers: { authorization, 'content-type': 'application/json' },
+          body: workload.createBody,
+          freshIdempotencyKey: true,
+          expect: 201,
+          ...keys,
+        };
+  };
+  const single = (spec: TargetSpec): Measured => {
     const child = childOf.get(spec)!;
     // References get the source's exact request, headers included, so the same bytes cross the wire.
-    const request = spec.kind === 'app' ? (child.ready.request ?? sourceRequest) : sourceRequest;
-    return { spec, child, request, rounds: [] };
-  });
+    const request = spec.kind === 'app' && child.ready.request ? { ...listRequest, ...child.ready.request } : listRequest;
+    return { spec, label: spec.label, child, request, rounds: [] };
+  };
+  // The ceiling first, then Charter and the peer taking turns on each workload (so that each pair is
+  // measured close together), then the Charter variants.
+  const measured: Measured[] = specs.filter((spec) => spec.kind === 'reference').map(single);
+  for (const load of WORKLOADS) {
+    for (const spec of specs.filter((candidate) => candidate.workloads)) {
+      measured.push({ spec, workload: load, label: `${spec.label}: ${load.label}`, child: childOf.get(spec)!, request: requestFor(load, workload.keys[0]!), rounds: [] });
+    }
+  }
+  measured.push(...specs.filter((spec) => spec.kind === 'app' && !spec.workloads).map(single));
 
-  progress('checking that every target answers 200 with the same body');
+  progress('checking that every target answers as Charter does');
   for (const target of measured) {
-    const answer = await fetchBytes(target.child.ready.url, target.request);
-    if (answer.status !== 200) throw new Error(`${target.spec.name} answered ${answer.status}: ${answer.body.toString('utf8')}`);
-    if (target.spec.kind === 'app' && target.child !== sourceChild) {
+    const probe = target.request.freshIdempotencyKey
+      ? { ...target.request, headers: { ...target.request.headers, 'idempotency-key': `bench-check-${target.spec.name}-${target.workload?.id}` } }
+      : target.request;
+    const answer = await fetchBytes(target.child.ready.url, probe);
+    if (answer.status !== target.request.expect) throw new Error(`${target.label} answered ${answer.status}: ${answer.body.toString('utf8')}`);
+    if (target.request.method === 'POST') {
+      const replay = await fetchBytes(target.child.ready.url, probe);
+      if (replay.status !== answer.status || !replay.body.equals(answer.body)) throw new Error(`${target.label} did not replay its answer to a repeated Idempotency-Key`);
+      const charterCreate = measured.find((other) => other.spec === source && other.workload?.id === target.workload?.id);
+      // Ids and instants are fixed-width: the same record has the same length from either server.
+      if (charterCreate?.checkedLength !== undefined && charterCreate.checkedLength !== answer.body.length) {
+        throw new Error(`${target.label} answered ${answer.body.length} bytes, Charter ${charterCreate.checkedLength}`);
+      }
+      target.checkedLength = answer.body.length;
+    } else if (target.spec.kind === 'app' && target.child !== sourceChild) {
       // Another Charter variant made its own data: its ids differ, but they are fixed-width.
       if (answer.body.length !== captured.body.length) throw new Error(`${target.spec.name} answered ${answer.body.length} bytes, ${source.name} ${captured.body.length}`);
     } else if (!answer.body.equals(captured.body)) {
-      throw new Error(`${target.spec.name} answered different bytes from ${source.name}'s captured body`);
+      throw new Error(`${target.label} answered different bytes from ${source.name}'s captured body:\n  ${answer.body.toString('utf8').slice(0, 400)}\n  ${captured.body.toString('utf8').slice(0, 400)}`);
     }
   }
 
   if (settings.warmupSeconds > 0) {
-    for (const target of measured) {
-      progress(`warming up ${target.spec.name} for ${settings.warmupSeconds} s`);
+    // Once per process and route: the key mix does not change what needs warming.
+    for (const target of measured.filter((candidate) => !candidate.workload?.spread)) {
+      progress(`warming up ${target.label} for ${settings.warmupSeconds} s`);
       target.warmup = await measure(target, settings, settings.warmupSeconds);
     }
   }
   for (let round = 1; round <= settings.rounds; round++) {
     for (const target of measured) {
-      progress(`round ${round}/${settings.rounds}: ${target.spec.name} for ${settings.durationSeconds} s`);
+      progress(`round ${round}/${settings.rounds}: ${target.label} for ${settings.durationSeconds} s`);
       const sample = await measure(target, settings, settings.durationSeconds);
       target.rounds.push(sample);
       progress(`  ${formatCount(sample.requestsPerSecond)} req/s`);
@@ -183,7 +272,7 @@ async function run(settings: Settings): Promise<number> {
   }
 
   const databaseFacts = measured.flatMap((target) => (target.child.ready.facts?.database ? [target.child.ready.facts.database] : []));
-  printReport(settings, pinning.description, measured, captured.body.length, databaseFacts);
+  printReport(settings, pinning.description, measured, captured.body.length, databaseFacts, withServer);
   return verdict(measured);
 }
 
@@ -196,23 +285,27 @@ function versionOf(name: string): string {
   }
 }
 
-function printReport(settings: Settings, pinning: string, measured: Measured[], bodyBytes: number, databases: string[]): void {
+function printReport(settings: Settings, pinning: string, measured: Measured[], bodyBytes: number, databases: string[], withServer: boolean): void {
   const figure = (target: Measured) => median(target.rounds.map((sample) => sample.requestsPerSecond));
-  const byName = (name: string) => measured.find((target) => target.spec.name === name);
+  const byName = (name: string) => measured.find((target) => target.spec.name === name && !target.workload?.spread && target.workload?.route !== 'create');
   const raw = byName('raw');
   const fastify = byName('fastify');
-  const ratio = (target: Measured, base: Measured | undefined) => (base ? figure(target) / figure(base) : Number.NaN);
+  // Against the static references only where they serve the same answer: the list with one key.
+  const ratio = (target: Measured, base: Measured | undefined) =>
+    base && target.request.method === 'GET' && !target.request.keys ? figure(target) / figure(base) : Number.NaN;
   const processors = cpus();
-  const order = measured.map((target) => target.spec.name).join(' → ');
+  const order = [...new Set(measured.map((target) => target.spec.name))].join(' → ');
 
   const lines = [
     '',
     `REST list route: GET /api/v1/modules/{module_id}/records?limit=10 with Authorization: Bearer <key> (200, ${bodyBytes}-byte JSON body)`,
+    'Create route:    POST /api/v1/modules/{module_id}/records with a new Idempotency-Key per request (201), into a module of its own',
+    `Keys:            one hot key, or ${measured.find((target) => target.request.keys)?.request.keys?.length ?? 50} keys of the same workspace in turn (one per connection)`,
     `Machine:   ${processors.length} cores (${processors[0]?.model.trim() ?? 'unknown CPU'}), ${osType()} ${release()}, Node ${process.version}`,
     `Database:  ${[...new Set(databases)].join('; ') || 'none'}`,
     `Pinning:   ${pinning}`,
     `Load:      autocannon ${versionOf('autocannon')}, ${settings.connections} connections, ${settings.durationSeconds} s per measurement, ` +
-      `${settings.rounds} interleaved round(s) of ${order} after a ${settings.warmupSeconds} s warm-up each; req/s is the median of the rounds`,
+      `${settings.rounds} interleaved round(s) of ${measured.length} measurements (${order}) after a ${settings.warmupSeconds} s warm-up per process and route; req/s is the median of the rounds`,
     '',
     formatTable(
       [
@@ -229,7 +322,7 @@ function printReport(settings: Settings, pinning: string, measured: Measured[], 
         { title: 'errors', align: 'right' },
       ],
       measured.map((target) => [
-        target.spec.label,
+        target.label,
         formatCount(figure(target)),
         target.rounds.map((sample) => formatCount(sample.requestsPerSecond)).join(' / '),
         formatRatio(ratio(target, raw)),
@@ -243,6 +336,7 @@ function printReport(settings: Settings, pinning: string, measured: Measured[], 
       ]),
     ),
     ...rulesCost(byName('charter'), byName('charter-rules-off'), figure),
+    ...peerComparison(measured, figure, withServer),
     '',
     `Fastify ${versionOf('fastify')}. Server CPU and busy: the server's processes only, medians of the rounds; a server well short of`,
     `100 % busy was held back by the load generator or the database, not by its own cost. non-2xx and errors (timeouts included):`,
@@ -262,6 +356,49 @@ function rulesCost(full: Measured | undefined, off: Measured | undefined, figure
   ];
 }
 
+/**
+ * Charter beside the hand-written peer, per route and key mix: the figures the performance goal is
+ * judged by. Both ratios read "≥ 1.00: Charter is at least as good": req/s Charter ÷ peer, CPU peer ÷ Charter.
+ */
+function peerComparison(measured: Measured[], figure: (target: Measured) => number, withServer: boolean): string[] {
+  if (!withServer) return ['', 'Charter vs the hand-written peer: not measured (the peer needs a PostgreSQL server: set DATABASE_URL).'];
+  const cpu = (target: Measured) => median(target.rounds.map((sample) => sample.serverCpuMicros ?? Number.NaN));
+  const rows = WORKLOADS.flatMap((load) => {
+    const charter = measured.find((target) => target.spec.name === 'charter' && target.workload === load);
+    const peer = measured.find((target) => target.spec.kind === 'peer' && target.workload === load);
+    if (!charter || !peer) return [];
+    return [
+      [
+        load.label,
+        formatCount(figure(charter)),
+        formatCount(figure(peer)),
+        formatRatio(figure(charter) / figure(peer)),
+        formatCount(cpu(charter)),
+        formatCount(cpu(peer)),
+        formatRatio(cpu(peer) / cpu(charter)),
+      ],
+    ];
+  });
+  return [
+    '',
+    'Charter (full stack) vs the hand-written peer (Fastify + postgres.js, same database work), medians of the same interleaved rounds:',
+    '',
+    formatTable(
+      [
+        { title: 'route, keys' },
+        { title: 'Charter req/s', align: 'right' },
+        { title: 'peer req/s', align: 'right' },
+        { title: 'req/s ratio', align: 'right' },
+        { title: 'Charter CPU µs/req', align: 'right' },
+        { title: 'peer CPU µs/req', align: 'right' },
+        { title: 'CPU ratio', align: 'right' },
+      ],
+      rows,
+    ),
+    'req/s ratio = Charter ÷ peer; CPU ratio = peer µs ÷ Charter µs. Both at least 1.00 means Charter is at least as fast and as cheap.',
+  ];
+}
+
 function formatOptional(values: (number | undefined)[], format: (value: number) => string): string {
   const known = values.filter((value): value is number => value !== undefined);
   return known.length === values.length && known.length > 0 ? format(median(known)) : '-';
@@ -272,15 +409,16 @@ function verdict(measured: Measured[]): number {
   const problems: string[] = [];
   for (const target of measured) {
     const samples = [...(target.warmup ? [target.warmup] : []), ...target.rounds];
-    if (target.spec.kind === 'app') {
+    if (target.spec.kind !== 'reference') {
+      const expected = String(target.request.expect);
       const other = new Map<string, number>();
       for (const sample of samples) {
-        for (const [status, count] of Object.entries(sample.statuses)) if (status !== '200') other.set(status, (other.get(status) ?? 0) + count);
+        for (const [status, count] of Object.entries(sample.statuses)) if (status !== expected) other.set(status, (other.get(status) ?? 0) + count);
       }
-      if (other.size > 0) problems.push(`${target.spec.name} answered non-200 statuses: ${[...other].map(([status, count]) => `${count} × ${status}`).join(', ')}`);
+      if (other.size > 0) problems.push(`${target.label} answered statuses other than ${expected}: ${[...other].map(([status, count]) => `${count} × ${status}`).join(', ')}`);
     }
     const errors = sum(samples.map((sample) => sample.errors));
-    if (errors > 0) problems.push(`${target.spec.name} had ${errors} connection errors or timeouts`);
+    if (errors > 0) problems.push(`${target.label} had ${errors} connection errors or timeouts`);
   }
   for (const problem of problems) process.stdout.write(`FAILED: ${problem}\n`);
   return problems.length > 0 ? 1 : 0;
@@ -303,7 +441,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Whatever hangs (a target that stops answering, a stuck shutdown), the bench ends by itself.
-  const budgetMs = READY_TIMEOUT_MS + 30_000 + targets().length * (settings.warmupSeconds + settings.rounds * (settings.durationSeconds + 2)) * 1_000;
+  const processes = targets();
+  const measurements = processes.filter((spec) => !spec.workloads).length + WORKLOADS.length * processes.filter((spec) => spec.workloads).length;
+  const budgetMs = READY_TIMEOUT_MS + 30_000 + measurements * (settings.warmupSeconds + settings.rounds * (settings.durationSeconds + 2)) * 1_000;
   setTimeout(() => {
     progress(`did not finish within ${Math.round(budgetMs / 1_000)} s: giving up`);
     stopLoad();

@@ -6,12 +6,24 @@ declare module 'autocannon' {
     url: string;
     method?: string;
     headers?: Record<string, string>;
+    body?: string;
+    /** Replaces `[<id>]` in the request (headers included) with a unique id, per request. */
+    idReplacement?: boolean;
+    /** Requests in turn; `setupRequest` may rewrite each one just before it is sent. */
+    requests?: { setupRequest?: (request: RequestData) => RequestData }[];
     connections?: number;
     /** Seconds. */
     duration?: number;
     pipelining?: number;
     /** Seconds before a request counts as a timeout. */
     timeout?: number;
+  }
+
+  interface RequestData {
+    method?: string;
+    path?: string;
+    headers: Record<string, string>;
+    body?: string;
   }
 
   interface Histogram {
@@ -44,5 +56,5 @@ declare module 'autocannon' {
 
   function autocannon(options: Options, callback: (error: Error | null, result: Result) => void): Instance;
   export default autocannon;
-  export type { Instance, Options, Result };
+  export type { Instance, Options, RequestData, Result };
 }

@@ -2,7 +2,16 @@ import autocannon, { type Instance, type Result } from 'autocannon';
 
 export interface LoadOptions {
   url: string;
+  method?: 'GET' | 'POST';
   headers: Record<string, string>;
+  body?: string;
+  /**
+   * API keys to spread the requests over, one after another (`Authorization: Bearer <key>`);
+   * absent, every request carries `headers` as they are.
+   */
+  keys?: readonly string[];
+  /** A fresh `Idempotency-Key` on every request (autocannon replaces `[<id>]` with a unique id). */
+  freshIdempotencyKey?: boolean;
   connections: number;
   durationSeconds: number;
 }
@@ -26,13 +35,24 @@ let current: Instance | undefined;
 /** Runs one fixed-duration closed-loop load (each connection sends its next request when the last answer arrives). */
 export function runLoad(options: LoadOptions): Promise<LoadSample> {
   return new Promise((resolve, reject) => {
+    const headers = { ...options.headers, ...(options.freshIdempotencyKey ? { 'idempotency-key': '[<id>]' } : {}) };
+    const keys = options.keys;
+    let next = 0;
     current = autocannon(
       {
         url: options.url,
-        method: 'GET',
-        headers: options.headers,
+        method: options.method ?? 'GET',
+        headers,
+        ...(options.body === undefined ? {} : { body: options.body }),
         connections: options.connections,
         duration: options.durationSeconds,
+        idReplacement: options.freshIdempotencyKey === true,
+        ...(keys && keys.length > 0
+          ? {
+              // Round robin over the keys: with as many connections as keys, every key is always in use.
+              requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${keys[next++ % keys.length]}` } }) }],
+            }
+          : {}),
       },
       (error, result) => {
         current = undefined;

@@ -22,8 +22,24 @@ export interface ReadyMessage {
   url: string;
   /** Set by app targets: the request to measure, as the target's own data dictates it. */
   request?: { path: string; headers: Record<string, string> };
+  /**
+   * Set by app targets: the data every route-and-keys measurement uses, so that the peer (which
+   * makes no data) serves the very same module, records and keys.
+   */
+  workload?: Workload;
   /** Facts about the target worth printing beside the figures (database kind, versions). */
   facts?: Record<string, string>;
+}
+
+export interface Workload {
+  /** The list route, with its query. */
+  listPath: string;
+  /** The create route, on a module of its own so that the list does not grow during the run. */
+  createPath: string;
+  /** The JSON body of every create. */
+  createBody: string;
+  /** API keys of the workspace: the first is the hot key, all of them make the "many keys" mix. */
+  keys: string[];
 }
 
 export function isReadyMessage(value: unknown): value is ReadyMessage {

@@ -22,6 +22,8 @@ import { announceReady, stopWhenStdinEnds } from '../lib/protocol.ts';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 50);
 const PAGE_SIZE = 10;
+/** Keys the "many keys" load spreads over (the first is also the hot key). */
+const KEYS = 50;
 
 const database = await connect({ databaseUrl: process.env.DATABASE_URL || undefined });
 await migrate(database.sql);
@@ -94,11 +96,28 @@ for (let index = 1; index <= RECORDS; index++) {
   await post(`/modules/${module.id}/records`, { data: { title: `Record ${String(index).padStart(3, '0')}` } });
 }
 
+// Writes go to a module of their own, so that the list measured stays the same size all run long.
+const writes = await post('/modules', { name: 'Bench writes', fields: [{ name: 'title', type: 'string' }] });
+// Further keys of the same workspace, issued through the API like any integrator's. With the rules
+// off, every request runs as the one fixed principal, and only the list with one key is measured.
+const keys = [key];
+while (!rulesOff && keys.length < KEYS) {
+  const issued = (await post('/api-keys', { name: `Bench ${keys.length}`, scopes: ['*'], tier: 'enterprise' })) as { id: string; key?: string };
+  if (!issued.key) throw new Error('POST /api-keys answered without the secret');
+  keys.push(issued.key);
+}
+
 const [server] = await database.sql<{ server_version: string }[]>`show server_version`;
 const version = server?.server_version.split(' ')[0] ?? '?';
 announceReady({
   url: running.url,
   request: { path: `/api/v1/modules/${module.id}/records?limit=${PAGE_SIZE}`, headers },
+  workload: {
+    listPath: `/api/v1/modules/${module.id}/records?limit=${PAGE_SIZE}`,
+    createPath: `/api/v1/modules/${writes.id}/records`,
+    createBody: JSON.stringify({ data: { title: 'Benchmark record' } }),
+    keys,
+  },
   facts: {
     // PGlite runs inside the server's process, so its work counts against the server's core.
     database:

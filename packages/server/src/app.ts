@@ -135,8 +135,7 @@ export function createApp(options: AppOptions): App {
     return true;
   }
 
-  async function serve(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> {
-    const url = requestUrl(req.url);
+  async function serve(req: IncomingMessage, res: ServerResponse, state: RequestState, url: URL | undefined): Promise<void> {
     if (!url) return void sendError(res, state.requestId, new ApiError('bad_request', 'The request target is not a valid path.'));
     if (await servePublic(req, res, state, url.pathname)) return;
     if (url.pathname.startsWith(`${API_BASE_PATH}/`)) return handleRest(req, res, state, url);
@@ -169,7 +168,8 @@ export function createApp(options: AppOptions): App {
   function listener(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     // Read now: the REST edge rewrites req.url for trpc-to-openapi.
-    const path = requestUrl(req.url)?.pathname ?? (req.url ?? '/').slice(0, 2048);
+    const url = requestUrl(req.url);
+    const path = url?.pathname ?? (req.url ?? '/').slice(0, 2048);
     const state: RequestState = {
       requestId: requestIdFor(req.headers['x-request-id']),
       clientAddress: req.socket.remoteAddress ?? null,
@@ -188,7 +188,7 @@ export function createApp(options: AppOptions): App {
         at: new Date(),
       });
     });
-    serve(req, res, state).catch((error: unknown) => {
+    serve(req, res, state, url).catch((error: unknown) => {
       logError(`[${state.requestId}] unhandled error`, error);
       if (!res.headersSent) sendError(res, state.requestId, error);
       else res.destroy();

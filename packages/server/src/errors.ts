@@ -71,19 +71,6 @@ function sentence(message: string): string {
   return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
 
-/** PostgreSQL's query_canceled (57014): the statement timeout cut a statement short. */
-const isQueryCanceled = (error: unknown) => (error as { code?: unknown } | undefined)?.code === '57014';
-
-/** A request whose statement ran past the statement timeout: the database is busy, not broken. */
-function statementTimedOut(): ApiError {
-  return new ApiError(
-    'service_unavailable',
-    'The request took longer than the database allows and was stopped. Narrow it (a longer search, a smaller limit) or retry later.',
-    { retry_after: 1 },
-    { 'Retry-After': '1' },
-  );
-}
-
 function isZodError(value: unknown): value is z.ZodError {
   return value instanceof Error && value.name === 'ZodError' && Array.isArray((value as z.ZodError).issues);
 }
@@ -94,13 +81,11 @@ function isZodError(value: unknown): value is z.ZodError {
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (isQueryCanceled(error)) return statementTimedOut();
-  if (isDatabaseUnavailable(error) || (error instanceof TRPCError && isDatabaseUnavailable(error.cause))) {
-    return new ApiError('service_unavailable', 'The database is unreachable. Retry in a moment.', {}, { 'Retry-After': '5' });
-  }
+  // tRPC wraps what a handler threw: the database's word may be on the error or on its cause.
+  const database = databaseError(error) ?? (error instanceof TRPCError ? databaseError(error.cause) : undefined);
+  if (database) return database;
   if (error instanceof TRPCError) {
     if (error.cause instanceof ApiError) return error.cause;
-    if (isQueryCanceled(error.cause)) return statementTimedOut();
     // Input validation: trpc-to-openapi reports Zod failures as BAD_REQUEST with the ZodError as cause.
     if (error.code === 'BAD_REQUEST' && isZodError(error.cause)) {
       return validationFailed(zodIssuesToFieldErrors(error.cause.issues));
@@ -130,12 +115,24 @@ const CONNECTION_ERROR_CODES = new Set([
 ]);
 
 /**
- * Whether an error says the database cannot be reached (rather than that a statement failed): the
- * request then gets a 503 with Retry-After, not a 500. SQLSTATE class 08 is a connection exception;
- * 57P01–57P03 a server shutting down or starting; 53300 too many connections.
+ * The 503 for an error that says the database is busy or cannot be reached (rather than that a
+ * statement is wrong), or undefined. 57014 (query_canceled) is the statement timeout: busy, not
+ * broken. SQLSTATE class 08 is a connection exception; 57P01–57P03 a server shutting down or
+ * starting; 53300 too many connections.
  */
-function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return false;
-  return CONNECTION_ERROR_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300';
+function databaseError(error: unknown): ApiError | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === '57014') {
+    return new ApiError(
+      'service_unavailable',
+      'The request took longer than the database allows and was stopped. Narrow it (a longer search, a smaller limit) or retry later.',
+      { retry_after: 1 },
+      { 'Retry-After': '1' },
+    );
+  }
+  if (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300') {
+    return new ApiError('service_unavailable', 'The database is unreachable. Retry in a moment.', {}, { 'Retry-After': '5' });
+  }
+  return undefined;
 }

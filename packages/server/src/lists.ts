@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SortKey } from '@charter/contracts';
 import type { Queryable } from '@charter/db';
+import { canonicalJson } from './canonical-json.ts';
 import type { Context } from './context.ts';
 import type { PendingQuery, Row } from 'postgres';
 import { validationFailed } from './errors.ts';
@@ -72,18 +73,9 @@ const PAGING_PARAMETERS = new Set(['limit', 'page', 'cursor', 'sort', 'fields'])
 function listIdentity(table: string, owner: string | undefined, request: object): string {
   const chosen = Object.entries(request).filter(([name, value]) => !PAGING_PARAMETERS.has(name) && value !== undefined);
   return createHash('sha256')
-    .update(JSON.stringify([table, owner ?? null, canonical(chosen)]))
+    .update(canonicalJson([table, owner ?? null, Object.fromEntries(chosen)]))
     .digest('base64url')
     .slice(0, 22);
-}
-
-/** The same value with object keys in one order, for a digest that ignores key order. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.entries(value)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, item]) => [key, canonical(item)]);
 }
 
 function encodeCursor(state: CursorState): string {

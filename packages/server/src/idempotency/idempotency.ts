@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Queryable, Sql } from '@charter/db';
+import { canonicalJson } from '../canonical-json.ts';
 import { ApiError } from '../errors.ts';
 import { newId } from '../ids.ts';
 
@@ -40,16 +41,6 @@ export function fingerprint(method: string, url: URL, body: unknown): Buffer {
   return createHash('sha256')
     .update(`${method} ${url.pathname}?${new URLSearchParams(query).toString()}\n${canonicalJson(body ?? null)}`)
     .digest();
-}
-
-/** JSON with every object's keys in code-point order (as in RFC 8785), whatever order they came in. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 export type Claim =

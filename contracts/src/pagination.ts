@@ -67,7 +67,7 @@ export function listQuery<const Sortable extends readonly string[], const Fields
       .optional()
       .transform((value, ctx) => (value === undefined ? undefined : parseFields(value, fields, ctx)))
       .meta({
-        description: `Comma-separated fields to return in each item of \`data\` (\`${key}\` is always returned); the others are left out. Available: ${fields.join(', ')}.`,
+        description: `Comma-separated fields to return in each item of \`data\` (\`${key}\` is always returned); the others are left out; a name given again is ignored. Available: ${fields.join(', ')}.`,
         pattern: commaListPattern(fields),
         example: fields.slice(0, 2).join(','),
       }),

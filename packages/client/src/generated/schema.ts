@@ -1365,7 +1365,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, name, id. */
                 sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "name" | "-name" | "id" | "-id")[];
-                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, name, description, fields, created_at, updated_at. */
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out; a name given again is ignored. Available: id, name, description, fields, created_at, updated_at. */
                 fields?: ("id" | "name" | "description" | "fields" | "created_at" | "updated_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
@@ -1620,7 +1620,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, id. */
                 sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "id" | "-id")[];
-                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, module_id, data, created_at, updated_at. */
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out; a name given again is ignored. Available: id, module_id, data, created_at, updated_at. */
                 fields?: ("id" | "module_id" | "data" | "created_at" | "updated_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
@@ -1892,7 +1892,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, name, id. */
                 sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "name" | "-name" | "id" | "-id")[];
-                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out. Available: id, name, prefix, last4, mode, scopes, tier, rate_limit_per_minute, burst, daily_quota, expires_at, last_used_at, created_at, updated_at. */
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out; a name given again is ignored. Available: id, name, prefix, last4, mode, scopes, tier, rate_limit_per_minute, burst, daily_quota, expires_at, last_used_at, created_at, updated_at. */
                 fields?: ("id" | "name" | "prefix" | "last4" | "mode" | "scopes" | "tier" | "rate_limit_per_minute" | "burst" | "daily_quota" | "expires_at" | "last_used_at" | "created_at" | "updated_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
@@ -2247,7 +2247,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at. */
                 sort?: ("created_at" | "-created_at")[];
-                /** @description Comma-separated fields to return in each item of `data` (`request_id` is always returned); the others are left out. Available: request_id, key_id, method, path, status, latency_ms, client_address, created_at. */
+                /** @description Comma-separated fields to return in each item of `data` (`request_id` is always returned); the others are left out; a name given again is ignored. Available: request_id, key_id, method, path, status, latency_ms, client_address, created_at. */
                 fields?: ("request_id" | "key_id" | "method" | "path" | "status" | "latency_ms" | "client_address" | "created_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;

@@ -295,7 +295,8 @@ function commaListParameter(parameter: Json, names: readonly string[]): void {
     type: 'array',
     items: { type: 'string', enum: [...names] },
     minItems: 1,
-    uniqueItems: true,
+    // No uniqueItems: the server takes a name given again and ignores the repeat (the descriptions
+    // say so), and an ordered sort list must not become a set in generated clients.
     description,
     ...(fallback !== undefined && { default: split(fallback) }),
     ...(example !== undefined && { example: split(example) }),

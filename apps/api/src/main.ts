@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const where = database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;
   console.log(`Charter API listening on ${running.url} (database: ${where})`);
   console.log(`API reference: ${running.url}/docs`);
+  console.log(`Console (manage keys, watch traffic): ${running.url}/console`);
   if (first) {
     console.log(
       [

@@ -5,6 +5,7 @@ import { API_BASE_PATH } from '@charter/contracts';
 import type { Sql } from '@charter/db';
 import { ApiError } from './errors.ts';
 import type { Handlers } from './handlers/types.ts';
+import { consoleAnswer, isConsolePath } from './http/console.ts';
 import { DOCS_PAGE, DOCS_SECURITY_HEADERS, docsAsset } from './http/docs.ts';
 import { requestIdFor } from './http/request-id.ts';
 import { requestUrl } from './http/request-target.ts';
@@ -108,7 +109,8 @@ export function createApp(options: AppOptions): App {
     const readOnly = req.method === 'GET' || req.method === 'HEAD';
     const isPublicApi = path === `${API_BASE_PATH}/health` || publicDocuments.has(path);
     const isDocs = readOnly && (path === '/docs' || path === '/docs/' || path.startsWith('/docs/'));
-    if (!isPublicApi && !isDocs) return false;
+    const isConsole = readOnly && isConsolePath(path);
+    if (!isPublicApi && !isDocs && !isConsole) return false;
     const { requestId } = state;
     if (!applyAdmission(res, requestId, admitPublic(state.clientAddress ?? 'unknown'))) return true;
     if (!readOnly) {
@@ -124,6 +126,11 @@ export function createApp(options: AppOptions): App {
     if (publicDocument !== undefined) {
       send(res, 200, requestId, publicDocument);
       return true;
+    }
+    if (isConsole) {
+      const answer = await consoleAnswer(path);
+      if (answer) send(res, answer.status, requestId, answer.body, answer.headers, answer.type);
+      return answer !== undefined;
     }
     if (path === '/docs' || path === '/docs/') {
       send(res, 200, requestId, DOCS_PAGE, DOCS_SECURITY_HEADERS, 'text/html; charset=utf-8');

@@ -1,0 +1,132 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { describeProblem } from './errors.ts';
+
+/** Copies `text` to the clipboard and says so to screen readers too. */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  return (
+    <span class="copy">
+      <button
+        type="button"
+        class="secondary small"
+        aria-label={label}
+        onClick={async () => {
+          try {
+            await navigator.clipboard.writeText(text);
+            setState('copied');
+          } catch {
+            setState('failed');
+          }
+        }}
+      >
+        Copy
+      </button>
+      <span role="status" class="copy-state">
+        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select the text instead' : ''}
+      </span>
+    </span>
+  );
+}
+
+/** An API error in plain words, its request ID and, for a 429, when to try again. */
+export function ErrorNotice({ error }: { error: unknown }) {
+  const problem = describeProblem(error);
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!problem.retryAt || problem.retryAt.getTime() <= Date.now()) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [problem.retryAt?.getTime()]);
+  const wait = problem.retryAt ? Math.max(0, Math.ceil((problem.retryAt.getTime() - now) / 1000)) : 0;
+  return (
+    <div class="error" role="alert">
+      <p>
+        <strong>{problem.summary}</strong> {problem.detail}
+      </p>
+      {problem.fields.length > 0 && (
+        <ul>
+          {problem.fields.map(([field, messages]) => (
+            <li key={field}>{messages.join(' ')}</li>
+          ))}
+        </ul>
+      )}
+      {problem.retryAt && (
+        <p class="retry">
+          {wait > 0 ? `Try again at ${problem.retryAt.toLocaleTimeString()} (in ${wait} s).` : 'You can try again now.'}
+        </p>
+      )}
+      {problem.requestId && (
+        <p class="request-id">
+          Request ID <code>{problem.requestId}</code> <CopyButton text={problem.requestId} label={`Copy request ID ${problem.requestId}`} />
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A modal dialog: focus stays inside, Escape closes it, focus returns where it was. */
+export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const opener = document.activeElement as HTMLElement | null;
+    ref.current?.showModal();
+    return () => opener?.focus();
+  }, []);
+  const id = `dialog-${title.replace(/\W+/g, '-').toLowerCase()}`;
+  return (
+    <dialog
+      ref={ref}
+      aria-labelledby={id}
+      onCancel={(event) => {
+        event.preventDefault();
+        onClose();
+      }}
+    >
+      <h2 id={id}>{title}</h2>
+      {children}
+    </dialog>
+  );
+}
+
+/** Cursor paging: the next page from `next_cursor`, and back through the cursors already seen. */
+export function Pager({ hasMore, onNext, onPrevious, canGoBack, label }: { hasMore: boolean; onNext: () => void; onPrevious: () => void; canGoBack: boolean; label: string }) {
+  return (
+    <nav class="pager" aria-label={`${label} pages`}>
+      <button type="button" class="secondary" disabled={!canGoBack} onClick={onPrevious}>
+        Previous page
+      </button>
+      <button type="button" class="secondary" disabled={!hasMore} onClick={onNext}>
+        Next page
+      </button>
+    </nav>
+  );
+}
+
+/** The state of cursor paging: the current page's cursor and those before it. */
+export function useCursorStack() {
+  const [stack, setStack] = useState<Array<string | undefined>>([undefined]);
+  return {
+    cursor: stack[stack.length - 1],
+    canGoBack: stack.length > 1,
+    next: (cursor: string) => setStack((s) => [...s, cursor]),
+    previous: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
+    reset: () => setStack([undefined]),
+  };
+}
+
+export function formatTime(value: string | null | undefined): string {
+  if (!value) return '—';
+  return new Date(value).toLocaleString();
+}
+
+/** `datetime-local` input value → ISO 8601 (UTC), or undefined when empty. */
+export function fromLocalInput(value: string): string | undefined {
+  return value ? new Date(value).toISOString() : undefined;
+}
+
+/** A Date → a `datetime-local` input value in the browser's time zone. */
+export function toLocalInput(date: Date): string {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}

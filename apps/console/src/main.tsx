@@ -1,0 +1,150 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ErrorNotice } from './components.tsx';
+import { AccessLogPage } from './pages/access-log.tsx';
+import { DataPage } from './pages/data.tsx';
+import { KeysPage } from './pages/keys.tsx';
+import { UsagePage } from './pages/usage.tsx';
+import { clearSecret, type Identity, identify, storedSecret, storeSecret } from './session.ts';
+import './styles.css';
+
+const PAGES = [
+  { path: 'keys', title: 'Keys' },
+  { path: 'usage', title: 'Usage' },
+  { path: 'access-log', title: 'Access log' },
+  { path: 'data', title: 'Data' },
+] as const;
+type PagePath = (typeof PAGES)[number]['path'];
+
+/** `#/usage?key_id=…` → the page and its parameters; the hash keeps pages linkable without server routes. */
+function readRoute(): { page: PagePath; params: URLSearchParams } {
+  const [path = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const page = PAGES.find((p) => p.path === path)?.path ?? 'keys';
+  return { page, params: new URLSearchParams(query) };
+}
+
+function useRoute() {
+  const [route, setRoute] = useState(readRoute);
+  useEffect(() => {
+    const onChange = () => setRoute(readRoute());
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+function SignIn({ onSignedIn, initialError }: { onSignedIn: (identity: Identity) => void; initialError: unknown }) {
+  const [secret, setSecret] = useState('');
+  const [error, setError] = useState<unknown>(initialError);
+  const [busy, setBusy] = useState(false);
+  return (
+    <main id="main" class="sign-in">
+      <h1>Sign in to the Charter console</h1>
+      <p>Paste an API key. It stays in this tab only (session storage) and is removed when you sign out or close the tab.</p>
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            const identity = await identify(secret.trim());
+            storeSecret(identity.secret);
+            onSignedIn(identity);
+          } catch (caught) {
+            setError(caught);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <label for="secret">API key</label>
+        <input id="secret" type="password" autocomplete="off" spellcheck={false} required placeholder="sk_live_…" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Checking…' : 'Sign in'}
+        </button>
+      </form>
+      {error !== null && <ErrorNotice error={error} />}
+    </main>
+  );
+}
+
+function Shell({ identity, onSignOut }: { identity: Identity; onSignOut: () => void }) {
+  const { page, params } = useRoute();
+  const title = PAGES.find((p) => p.path === page)?.title ?? 'Keys';
+  useEffect(() => {
+    document.title = `${title} · Charter console`;
+  }, [title]);
+  const key = identity.key;
+  return (
+    <>
+      {/* A button, not a link: the hash holds the page's route. */}
+      <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
+        Skip to content
+      </button>
+      <header>
+        <p class="brand">Charter console</p>
+        <nav aria-label="Pages">
+          <ul>
+            {PAGES.map((p) => (
+              <li key={p.path}>
+                <a href={`#/${p.path}`} aria-current={p.path === page ? 'page' : undefined}>
+                  {p.title}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div class="who">
+          <span>
+            {key ? `${key.name} (${key.prefix}…${key.last4})` : `${identity.secret.slice(0, 12)}…${identity.secret.slice(-4)}`} · {identity.mode}
+          </span>
+          <span class="scopes" data-testid="own-scopes">
+            {identity.scopes ? `Scopes: ${identity.scopes.join(', ')}` : 'Scopes: not visible to this key (it lacks api-keys:read)'}
+          </span>
+          <button type="button" class="secondary" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <h1>{title}</h1>
+        {page === 'keys' && <KeysPage identity={identity} />}
+        {page === 'usage' && <UsagePage identity={identity} params={params} />}
+        {page === 'access-log' && <AccessLogPage identity={identity} params={params} />}
+        {page === 'data' && <DataPage identity={identity} />}
+      </main>
+    </>
+  );
+}
+
+function App() {
+  const [identity, setIdentity] = useState<Identity | null>(null);
+  const [restoring, setRestoring] = useState(() => storedSecret() !== null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    const secret = storedSecret();
+    if (!secret) return;
+    identify(secret)
+      .then(setIdentity)
+      .catch((caught) => {
+        clearSecret();
+        setError(caught);
+      })
+      .finally(() => setRestoring(false));
+  }, []);
+  if (restoring) return <main id="main" aria-busy="true"><p>Signing in…</p></main>;
+  if (!identity)
+    return <SignIn onSignedIn={setIdentity} initialError={error} />;
+  return (
+    <Shell
+      identity={identity}
+      onSignOut={() => {
+        clearSecret();
+        setIdentity(null);
+        location.hash = '';
+      }}
+    />
+  );
+}
+
+render(<App />, document.getElementById('app')!);

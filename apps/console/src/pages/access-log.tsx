@@ -1,0 +1,144 @@
+import type { AccessLogEntryListItem } from '@charter/client';
+
+// Without `fields`, every property of an entry is there.
+type AccessLogEntry = Required<AccessLogEntryListItem>;
+import { useEffect, useState } from 'preact/hooks';
+import { CopyButton, ErrorNotice, formatTime, fromLocalInput, Pager, useCursorStack } from '../components.tsx';
+import type { Identity } from '../session.ts';
+import { KeyPicker, useKeyList } from './key-picker.tsx';
+
+const METHODS = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'HEAD', 'OPTIONS'] as const;
+type Method = (typeof METHODS)[number];
+
+interface Filters {
+  keyId: string;
+  status: string;
+  method: '' | Method;
+  since: string;
+  until: string;
+}
+
+export function AccessLogPage({ identity, params }: { identity: Identity; params: URLSearchParams }) {
+  const keys = useKeyList(identity);
+  const [draft, setDraft] = useState<Filters>({ keyId: params.get('key_id') ?? '', status: '', method: '', since: '', until: '' });
+  const [filters, setFilters] = useState<Filters>(draft);
+  const paging = useCursorStack();
+  const [page, setPage] = useState<{ data: AccessLogEntry[]; total: number; next: string | null } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loads, setLoads] = useState(0);
+  const names = new Map((keys ?? []).map((key) => [key.id, key.name]));
+
+  useEffect(() => {
+    let live = true;
+    setError(null);
+    identity.client
+      .GET('/access-logs', {
+        params: {
+          query: {
+            limit: 25,
+            cursor: paging.cursor,
+            key_id: filters.keyId || undefined,
+            status: filters.status ? Number(filters.status) : undefined,
+            method: filters.method || undefined,
+            since: fromLocalInput(filters.since),
+            until: fromLocalInput(filters.until),
+          },
+        },
+      })
+      .then(({ data }) => {
+        if (live) setPage({ data: data.data as AccessLogEntry[], total: data.total, next: data.next_cursor ?? null });
+      })
+      .catch((caught) => {
+        if (!live) return;
+        setPage(null);
+        setError(caught);
+      });
+    return () => {
+      live = false;
+    };
+  }, [filters, paging.cursor, loads]);
+
+  const set = (field: keyof Filters) => (value: string) => setDraft((d) => ({ ...d, [field]: value }));
+  return (
+    <section aria-labelledby="log-heading">
+      <h2 id="log-heading">Calls to the API, newest first</h2>
+      <form
+        class="filters"
+        onSubmit={(event) => {
+          event.preventDefault();
+          paging.reset();
+          setFilters({ ...draft });
+          setLoads((n) => n + 1);
+        }}
+      >
+        <div>
+          <KeyPicker id="log-key" label="Key" keys={keys} value={draft.keyId} onChange={set('keyId')} allowAll />
+        </div>
+        <div>
+          <label for="log-status">Status</label>
+          <input id="log-status" type="number" min={100} max={599} inputMode="numeric" placeholder="any" value={draft.status} onInput={(e) => set('status')(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for="log-method">Method</label>
+          <select id="log-method" value={draft.method} onChange={(e) => set('method')(e.currentTarget.value)}>
+            <option value="">any</option>
+            {METHODS.map((method) => (
+              <option key={method} value={method}>
+                {method}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="log-since">From</label>
+          <input id="log-since" type="datetime-local" value={draft.since} onInput={(e) => set('since')(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for="log-until">Until</label>
+          <input id="log-until" type="datetime-local" value={draft.until} onInput={(e) => set('until')(e.currentTarget.value)} />
+        </div>
+        <div class="buttons">
+          <button type="submit">Apply filters</button>
+        </div>
+      </form>
+      {error !== null && <ErrorNotice error={error} />}
+      {page && (
+        <>
+          <p role="status">{page.total === 1 ? '1 call matches.' : `${page.total} calls match.`}</p>
+          <div class="table-wrap">
+            <table>
+              <caption class="visually-hidden">Access log</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">Key</th>
+                  <th scope="col">Method</th>
+                  <th scope="col">Path</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Latency</th>
+                  <th scope="col">Request ID</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.map((entry) => (
+                  <tr key={entry.request_id + entry.created_at}>
+                    <td>{formatTime(entry.created_at)}</td>
+                    <td>{entry.key_id ? (names.get(entry.key_id) ?? entry.key_id) : '—'}</td>
+                    <td>{entry.method}</td>
+                    <td class="path">{entry.path}</td>
+                    <td class={entry.status >= 400 ? 'status-error' : undefined}>{entry.status}</td>
+                    <td>{entry.latency_ms.toFixed(1)} ms</td>
+                    <td class="request-id">
+                      <code>{entry.request_id}</code> <CopyButton text={entry.request_id} label={`Copy request ID ${entry.request_id}`} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <Pager label="Access log" hasMore={page.next !== null} canGoBack={paging.canGoBack} onNext={() => page.next && paging.next(page.next)} onPrevious={paging.previous} />
+        </>
+      )}
+    </section>
+  );
+}

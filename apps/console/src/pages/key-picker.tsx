@@ -3,10 +3,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { allows } from '../scopes.ts';
 import type { Identity } from '../session.ts';
 
-/** The workspace's keys for a picker, or null when this key may not list them (then the picker takes an ID). */
-export function useKeyList(identity: Identity): ApiKey[] | null {
-  const [keys, setKeys] = useState<ApiKey[] | null>(null);
+/**
+ * The workspace's keys for a picker: undefined while they load, null when this key may not list
+ * them (the picker then takes a key ID).
+ */
+export function useKeyList(identity: Identity): ApiKey[] | null | undefined {
   const canList = allows(identity.scopes, 'api-keys:read') && identity.scopes !== null;
+  const [keys, setKeys] = useState<ApiKey[] | null | undefined>(canList ? undefined : null);
   useEffect(() => {
     if (!canList) return;
     identity.client
@@ -18,11 +21,15 @@ export function useKeyList(identity: Identity): ApiKey[] | null {
   return keys;
 }
 
-export function KeyPicker({ id, label, keys, value, onChange, allowAll }: { id: string; label: string; keys: ApiKey[] | null; value: string; onChange: (value: string) => void; allowAll?: boolean }) {
+export function KeyPicker({ id, label, keys, value, onChange, allowAll }: { id: string; label: string; keys: ApiKey[] | null | undefined; value: string; onChange: (value: string) => void; allowAll?: boolean }) {
   return (
     <>
       <label for={id}>{label}</label>
-      {keys ? (
+      {keys === undefined ? (
+        <select id={id} disabled>
+          <option>Loading keys…</option>
+        </select>
+      ) : keys ? (
         <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
           {allowAll ? <option value="">All keys</option> : <option value="">Choose a key</option>}
           {keys.map((key) => (

@@ -104,42 +104,47 @@ export function KeysPage({ identity }: { identity: Identity }) {
                 const revoked = status === 'revoked';
                 return (
                   <tr key={key.id} data-key-id={key.id}>
-                    <td>{key.name}</td>
                     <td>
-                      <code>
+                      {key.name}
+                      {key.id === identity.key?.id && <span class="you"> (this key)</span>}
+                    </td>
+                    <td>
+                      <code class="nowrap">
                         {key.prefix}…{key.last4}
                       </code>
                     </td>
                     <td>{key.mode}</td>
                     <td>{key.scopes.join(', ')}</td>
                     <td>
-                      {key.tier}: {key.rate_limit_per_minute}/min{key.burst ? ` +${key.burst} burst` : ''}
-                      {key.daily_quota !== null ? `, ${key.daily_quota}/day` : ''}
+                      {key.tier}: {key.rate_limit_per_minute.toLocaleString()}/min{key.burst ? ` +${key.burst.toLocaleString()} burst` : ''}
+                      {key.daily_quota !== null ? `, ${key.daily_quota.toLocaleString()}/day` : ''}
                     </td>
                     <td>{key.expires_at ? formatTime(key.expires_at) : 'never'}</td>
                     <td>{formatTime(key.last_used_at)}</td>
                     <td class={`status status-${status.split(':')[0]!.replace(/\W+/g, '-')}`}>{status}</td>
-                    <td class="actions">
-                      {!revoked && canSeeUsage && (
-                        <a href={`#/usage?key_id=${key.id}`} aria-label={`Usage of ${key.name}`}>
-                          Usage
-                        </a>
-                      )}
-                      {!revoked && canWrite && (
-                        <>
-                          <button type="button" class="secondary small" aria-label={`Edit ${key.name}`} onClick={() => setDialog({ kind: 'edit', key })}>
-                            Edit
+                    <td>
+                      <div class="actions">
+                        {!revoked && canSeeUsage && (
+                          <a href={`#/usage?key_id=${key.id}`} aria-label={`Usage of ${key.name}`}>
+                            Usage
+                          </a>
+                        )}
+                        {!revoked && canWrite && (
+                          <>
+                            <button type="button" class="secondary small" aria-label={`Edit ${key.name}`} onClick={() => setDialog({ kind: 'edit', key })}>
+                              Edit
+                            </button>
+                            <button type="button" class="secondary small" aria-label={`Rotate ${key.name}`} onClick={() => setDialog({ kind: 'rotate', key })}>
+                              Rotate
+                            </button>
+                          </>
+                        )}
+                        {!revoked && canDelete && (
+                          <button type="button" class="danger small" aria-label={`Revoke ${key.name}`} onClick={() => setDialog({ kind: 'revoke', key })}>
+                            Revoke
                           </button>
-                          <button type="button" class="secondary small" aria-label={`Rotate ${key.name}`} onClick={() => setDialog({ kind: 'rotate', key })}>
-                            Rotate
-                          </button>
-                        </>
-                      )}
-                      {!revoked && canDelete && (
-                        <button type="button" class="danger small" aria-label={`Revoke ${key.name}`} onClick={() => setDialog({ kind: 'revoke', key })}>
-                          Revoke
-                        </button>
-                      )}
+                        )}
+                      </div>
                     </td>
                   </tr>
                 );

@@ -133,7 +133,7 @@ function UsageChart({ usage }: { usage: KeyUsage }) {
     );
     return () => plot.destroy();
   }, [usage]);
-  const summary = `${usage.total_requests} requests and ${usage.total_errors} errors per ${usage.granularity}, from ${new Date(usage.since).toLocaleString()} to ${new Date(usage.until).toLocaleString()}`;
+  const summary = `${usage.total_requests} requests, ${usage.total_errors} of them errors, counted per ${usage.granularity} from ${new Date(usage.since).toLocaleString()} to ${new Date(usage.until).toLocaleString()}`;
   return (
     <figure class="chart">
       <div ref={container} role="img" aria-label={`Chart of ${summary}`} data-testid="usage-chart" data-points={usage.data.length} />

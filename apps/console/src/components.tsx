@@ -53,7 +53,7 @@ export function ErrorNotice({ error }: { error: unknown }) {
       )}
       {problem.retryAt && (
         <p class="retry">
-          {wait > 0 ? `Try again at ${problem.retryAt.toLocaleTimeString()} (in ${wait} s).` : 'You can try again now.'}
+          {wait > 0 ? `Try again at ${whenShown(problem.retryAt)} (in ${wait} s).` : 'You can try again now.'}
         </p>
       )}
       {problem.requestId && (
@@ -113,6 +113,11 @@ export function useCursorStack() {
     previous: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
     reset: () => setStack([undefined]),
   };
+}
+
+/** A time today as a time of day; on another day with its date. */
+function whenShown(at: Date): string {
+  return at.toDateString() === new Date().toDateString() ? at.toLocaleTimeString() : at.toLocaleString();
 }
 
 export function formatTime(value: string | null | undefined): string {

@@ -103,6 +103,24 @@ export function Pager({ hasMore, onNext, onPrevious, canGoBack, label }: { hasMo
   );
 }
 
+const PAGE_SIZES = [10, 25, 50, 100];
+
+/** How many rows a page holds: the API's `limit`. */
+export function PageSize({ id, value, onChange }: { id: string; value: number; onChange: (value: number) => void }) {
+  return (
+    <>
+      <label for={id}>Rows per page</label>
+      <select id={id} value={String(value)} onChange={(e) => onChange(Number(e.currentTarget.value))}>
+        {PAGE_SIZES.map((size) => (
+          <option key={size} value={String(size)}>
+            {size}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
 /** The state of cursor paging: the current page's cursor and those before it. */
 export function useCursorStack() {
   const [stack, setStack] = useState<Array<string | undefined>>([undefined]);

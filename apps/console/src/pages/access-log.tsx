@@ -3,7 +3,7 @@ import type { AccessLogEntryListItem } from '@charter/client';
 // Without `fields`, every property of an entry is there.
 type AccessLogEntry = Required<AccessLogEntryListItem>;
 import { useEffect, useState } from 'preact/hooks';
-import { CopyButton, ErrorNotice, formatTime, fromLocalInput, Pager, useCursorStack } from '../components.tsx';
+import { CopyButton, ErrorNotice, formatTime, fromLocalInput, PageSize, Pager, useCursorStack } from '../components.tsx';
 import type { Identity } from '../session.ts';
 import { KeyPicker, useKeyList } from './key-picker.tsx';
 
@@ -16,11 +16,12 @@ interface Filters {
   method: '' | Method;
   since: string;
   until: string;
+  limit: number;
 }
 
 export function AccessLogPage({ identity, params }: { identity: Identity; params: URLSearchParams }) {
   const keys = useKeyList(identity);
-  const [draft, setDraft] = useState<Filters>({ keyId: params.get('key_id') ?? '', status: '', method: '', since: '', until: '' });
+  const [draft, setDraft] = useState<Filters>({ keyId: params.get('key_id') ?? '', status: '', method: '', since: '', until: '', limit: 25 });
   const [filters, setFilters] = useState<Filters>(draft);
   const paging = useCursorStack();
   const [page, setPage] = useState<{ data: AccessLogEntry[]; total: number; next: string | null } | null>(null);
@@ -35,7 +36,7 @@ export function AccessLogPage({ identity, params }: { identity: Identity; params
       .GET('/access-logs', {
         params: {
           query: {
-            limit: 25,
+            limit: filters.limit,
             cursor: paging.cursor,
             key_id: filters.keyId || undefined,
             status: filters.status ? Number(filters.status) : undefined,
@@ -58,7 +59,7 @@ export function AccessLogPage({ identity, params }: { identity: Identity; params
     };
   }, [filters, paging.cursor, loads]);
 
-  const set = (field: keyof Filters) => (value: string) => setDraft((d) => ({ ...d, [field]: value }));
+  const set = (field: Exclude<keyof Filters, 'limit'>) => (value: string) => setDraft((d) => ({ ...d, [field]: value }));
   return (
     <section aria-labelledby="log-heading">
       <h2 id="log-heading">Calls to the API, newest first</h2>
@@ -96,6 +97,9 @@ export function AccessLogPage({ identity, params }: { identity: Identity; params
         <div>
           <label for="log-until">Until</label>
           <input id="log-until" type="datetime-local" value={draft.until} onInput={(e) => set('until')(e.currentTarget.value)} />
+        </div>
+        <div>
+          <PageSize id="log-limit" value={draft.limit} onChange={(limit) => setDraft((d) => ({ ...d, limit }))} />
         </div>
         <div class="buttons">
           <button type="submit">Apply filters</button>

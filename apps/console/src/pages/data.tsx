@@ -1,6 +1,6 @@
 import type { Module } from '@charter/client';
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorNotice, formatTime, Pager, useCursorStack } from '../components.tsx';
+import { ErrorNotice, formatTime, PageSize, Pager, useCursorStack } from '../components.tsx';
 import type { Identity } from '../session.ts';
 
 const SORTS = ['-created_at', 'created_at', '-updated_at', 'updated_at', 'id', '-id'] as const;
@@ -19,6 +19,7 @@ interface Query {
   filterField: string;
   filterValue: string;
   sort: Sort;
+  limit: number;
 }
 
 export function DataPage({ identity }: { identity: Identity }) {
@@ -61,7 +62,7 @@ export function DataPage({ identity }: { identity: Identity }) {
 }
 
 function ModuleView({ identity, module }: { identity: Identity; module: Module }) {
-  const [draft, setDraft] = useState<Query>({ search: '', filterField: module.fields[0]?.name ?? '', filterValue: '', sort: '-created_at' });
+  const [draft, setDraft] = useState<Query>({ search: '', filterField: module.fields[0]?.name ?? '', filterValue: '', sort: '-created_at', limit: 25 });
   const [query, setQuery] = useState<Query>(draft);
   const paging = useCursorStack();
   const [page, setPage] = useState<{ data: Array<{ id: string; data: Record<string, unknown>; created_at: string }>; total: number; next: string | null } | null>(null);
@@ -75,7 +76,7 @@ function ModuleView({ identity, module }: { identity: Identity; module: Module }
         params: {
           path: { module_id: module.id },
           query: {
-            limit: 25,
+            limit: query.limit,
             cursor: paging.cursor,
             sort: [query.sort],
             search: query.search || undefined,
@@ -158,6 +159,9 @@ function ModuleView({ identity, module }: { identity: Identity; module: Module }
               </option>
             ))}
           </select>
+        </div>
+        <div>
+          <PageSize id="records-limit" value={draft.limit} onChange={(limit) => setDraft((d) => ({ ...d, limit }))} />
         </div>
         <div class="buttons">
           <button type="submit">Show records</button>

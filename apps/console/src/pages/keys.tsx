@@ -315,7 +315,7 @@ function KeyForm({
             </option>
           ))}
         </select>
-        <label for="key-rate">Requests per minute (empty: the tier's)</label>
+        <label for="key-rate">{editing ? 'Requests per minute (empty: unchanged)' : "Requests per minute (empty: the tier's)"}</label>
         <input id="key-rate" type="number" min={1} inputMode="numeric" value={perMinute} onInput={(e) => setPerMinute(e.currentTarget.value)} />
         <label for="key-quota">Daily quota (empty: none)</label>
         <input id="key-quota" type="number" min={1} inputMode="numeric" value={quota} onInput={(e) => setQuota(e.currentTarget.value)} />

@@ -5,5 +5,5 @@ export default defineConfig({
   base: '/console/',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: { outDir: 'dist', emptyOutDir: true, assetsInlineLimit: 0 },
-  server: { proxy: { '/api': process.env.CHARTER_API_URL ?? 'http://127.0.0.1:3000' } },
+  server: { host: '127.0.0.1', proxy: { '/api': process.env.CHARTER_API_URL ?? 'http://127.0.0.1:3000' } },
 });

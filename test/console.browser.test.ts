@@ -290,6 +290,14 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     expect(await page.getByRole('button', { name: /^(Edit|Rotate|Revoke) / }).count()).toBe(0);
     expect(await axe(page)).toEqual([]);
     await page.screenshot({ path: join(shots, '7-keys-read-only.png'), fullPage: true });
+    // Pages its scopes do not allow are not offered, and say why when opened by address.
+    const nav = page.getByRole('navigation', { name: 'Pages' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Keys', 'Usage', 'Access log']);
+    await page.evaluate(() => {
+      location.hash = '#/data';
+    });
+    await page.getByText('This key cannot open this page: it needs the scope modules:read.').waitFor(WAIT);
+    expect(await axe(page)).toEqual([]);
     await page.getByRole('button', { name: 'Sign out' }).click();
 
     const narrow = await call(server, 'POST', '/api-keys', { body: { name: 'Modules only', scopes: ['modules:read'] } });

@@ -5,22 +5,23 @@ import { AccessLogPage } from './pages/access-log.tsx';
 import { DataPage } from './pages/data.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { UsagePage } from './pages/usage.tsx';
+import { allows } from './scopes.ts';
 import { clearSecret, type Identity, identify, storedSecret, storeSecret } from './session.ts';
 import './styles.css';
 
+// Each page with the scope its first call needs: pages the key's known scopes do not allow are not offered.
 const PAGES = [
-  { path: 'keys', title: 'Keys' },
-  { path: 'usage', title: 'Usage' },
-  { path: 'access-log', title: 'Access log' },
-  { path: 'data', title: 'Data' },
+  { path: 'keys', title: 'Keys', scope: 'api-keys:read' },
+  { path: 'usage', title: 'Usage', scope: 'usage:read' },
+  { path: 'access-log', title: 'Access log', scope: 'usage:read' },
+  { path: 'data', title: 'Data', scope: 'modules:read' },
 ] as const;
 type PagePath = (typeof PAGES)[number]['path'];
 
 /** `#/usage?key_id=…` → the page and its parameters; the hash keeps pages linkable without server routes. */
-function readRoute(): { page: PagePath; params: URLSearchParams } {
+function readRoute(): { page: PagePath | undefined; params: URLSearchParams } {
   const [path = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  const page = PAGES.find((p) => p.path === path)?.path ?? 'keys';
-  return { page, params: new URLSearchParams(query) };
+  return { page: PAGES.find((p) => p.path === path)?.path, params: new URLSearchParams(query) };
 }
 
 function useRoute() {
@@ -69,8 +70,12 @@ function SignIn({ onSignedIn, initialError }: { onSignedIn: (identity: Identity)
 }
 
 function Shell({ identity, onSignOut }: { identity: Identity; onSignOut: () => void }) {
-  const { page, params } = useRoute();
-  const title = PAGES.find((p) => p.path === page)?.title ?? 'Keys';
+  const route = useRoute();
+  const offered = PAGES.filter((p) => allows(identity.scopes, p.scope));
+  const page = route.page ?? offered[0]?.path ?? 'keys';
+  const { params } = route;
+  const current = PAGES.find((p) => p.path === page)!;
+  const title = current.title;
   useEffect(() => {
     document.title = `${title} · Charter console`;
   }, [title]);
@@ -85,7 +90,7 @@ function Shell({ identity, onSignOut }: { identity: Identity; onSignOut: () => v
         <p class="brand">Charter console</p>
         <nav aria-label="Pages">
           <ul>
-            {PAGES.map((p) => (
+            {offered.map((p) => (
               <li key={p.path}>
                 <a href={`#/${p.path}`} aria-current={p.path === page ? 'page' : undefined}>
                   {p.title}
@@ -108,10 +113,18 @@ function Shell({ identity, onSignOut }: { identity: Identity; onSignOut: () => v
       </header>
       <main id="main" tabIndex={-1}>
         <h1>{title}</h1>
-        {page === 'keys' && <KeysPage identity={identity} />}
-        {page === 'usage' && <UsagePage identity={identity} params={params} />}
-        {page === 'access-log' && <AccessLogPage identity={identity} params={params} />}
-        {page === 'data' && <DataPage identity={identity} />}
+        {!allows(identity.scopes, current.scope) ? (
+          <p>
+            This key cannot open this page: it needs the scope <code>{current.scope}</code>.
+          </p>
+        ) : (
+          <>
+            {page === 'keys' && <KeysPage identity={identity} />}
+            {page === 'usage' && <UsagePage identity={identity} params={params} />}
+            {page === 'access-log' && <AccessLogPage identity={identity} params={params} />}
+            {page === 'data' && <DataPage identity={identity} />}
+          </>
+        )}
       </main>
     </>
   );

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -8,7 +8,9 @@ import { startTestServer, type TestServer } from './support/server.ts';
  * task runs first): the page and its assets with their types, caching and security headers, and
  * nothing outside the build.
  */
-const assets = readdirSync(join(import.meta.dirname, '..', 'apps', 'console', 'dist', 'assets'));
+const assetDir = join(import.meta.dirname, '..', 'apps', 'console', 'dist', 'assets');
+if (!existsSync(assetDir)) throw new Error(`No console build in ${assetDir}: run \`pnpm build\` first (pnpm test does).`);
+const assets = readdirSync(assetDir);
 const script = assets.find((name) => name.endsWith('.js'))!;
 const style = assets.find((name) => name.endsWith('.css'))!;
 

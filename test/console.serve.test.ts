@@ -61,7 +61,8 @@ describe('the console at /console', () => {
     expect(await head.text()).toBe('');
   });
 
-  it('answers anything outside the build, or another method, with the 404 envelope', async () => {
+  it('serves the build and nothing beside it: anything else, or another method, gets the 404 envelope', async () => {
+    expect((await get(`/console/assets/${script}`)).status).toBe(200);
     for (const path of ['/console/assets/nope.js', '/console/package.json', '/console/assets/..%2f..%2fpackage.json', '/console/%2e%2e/%2e%2e/package.json', '/console/index.htm', '/consoles']) {
       const response = await get(path);
       expect(response.status, path).toBe(404);

@@ -100,10 +100,10 @@ describe('CORS for an allowed origin', () => {
         if (response.status === 429) refused = response;
         else expect(response.status).toBe(204);
       }
-      expect(refused?.status).toBe(429);
-      expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(refused?.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-      expect((await refused?.json()).error).toBe('rate_limit_exceeded');
+      if (!refused) throw new Error('three preflights against a limit of two were all answered');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+      expect((await refused.json()).error).toBe('rate_limit_exceeded');
     } finally {
       await strict.close(1_000);
     }

@@ -11,16 +11,27 @@ import { call, startTestServer, type TestServer } from './support/server.ts';
 const CLIENT = fileURLToPath(new URL('../packages/client/dist/index.js', import.meta.url));
 const OPENAPI_FETCH = fileURLToPath(new URL('../packages/client/node_modules/openapi-fetch/dist/index.mjs', import.meta.url));
 
+const README = fileURLToPath(new URL('../README.md', import.meta.url));
+const README_ORIGIN = 'http://127.0.0.1:3000';
+const IMPORT_MAP = '<script type="importmap">{ "imports": { "openapi-fetch": "/vendor/openapi-fetch.js", "@charter/client": "/client/index.js" } }</script>';
+
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>Charter from another origin</title>
-<script type="importmap">{ "imports": { "openapi-fetch": "/vendor/openapi-fetch.js" } }</script>
+${IMPORT_MAP}
 <script type="module">import('/client/index.js').then((client) => { window.charterClient = client; });</script>`;
 
 /** A tiny static site on its own loopback port: another origin than the API's. */
-async function staticSite(): Promise<{ server: Server; origin: string }> {
+async function staticSite(apiUrl: () => string): Promise<{ server: Server; origin: string }> {
   const files: Record<string, () => Promise<string>> = {
     '/': async () => PAGE,
+    // The README's browser example as written, with the import map it leaves to the reader, pointed at this test's API.
+    '/readme': async () => {
+      const readme = await readFile(README, 'utf8');
+      const example = /## From a browser page[\s\S]*?```html\n([\s\S]*?)```/.exec(readme)?.[1];
+      if (!example) throw new Error('no html block under "## From a browser page" in the README');
+      return `<!doctype html>\n<meta charset="utf-8">\n${IMPORT_MAP}\n<body>\n${example.replaceAll(README_ORIGIN, apiUrl())}`;
+    },
     '/client/index.js': () => readFile(CLIENT, 'utf8'),
     '/vendor/openapi-fetch.js': () => readFile(OPENAPI_FETCH, 'utf8'),
   };
@@ -28,7 +39,7 @@ async function staticSite(): Promise<{ server: Server; origin: string }> {
     const file = files[req.url ?? ''];
     if (!file) return void res.writeHead(404).end();
     file().then((body) => {
-      res.writeHead(200, { 'content-type': req.url === '/' ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8' }).end(body);
+      res.writeHead(200, { 'content-type': req.url === '/' || req.url === '/readme' ? 'text/html; charset=utf-8' : 'text/javascript; charset=utf-8' }).end(body);
     }, () => res.writeHead(500).end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -44,8 +55,9 @@ describe.skipIf(!chromiumPath)(title, () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    allowed = await staticSite();
-    other = await staticSite();
+    // The sites start first: the API must know the page's origin, and the pages learn the API's address later.
+    allowed = await staticSite(() => api.url);
+    other = await staticSite(() => api.url);
     api = await startTestServer({ corsOrigins: [allowed.origin] });
     browser = await launchBrowser();
   });
@@ -128,6 +140,19 @@ describe.skipIf(!chromiumPath)(title, () => {
     expect(seen.rateLimit.current).toMatch(/"minute";r=\d+;t=\d+/);
     expect(seen.invalid).toEqual({ typed: true, status: 422, code: 'validation_failed', fields: ['data.email'], requestId: seen.invalid.header, header: expect.stringMatching(/^req_/) });
     expect(seen.switchedOff).toEqual({ typed: true, status: 405, allow: 'GET' });
+    await page.close();
+  });
+
+  it('the README\'s browser example runs as written on an allowed origin', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.addInitScript((key) => sessionStorage.setItem('charter-key', key), api.key);
+    await page.goto(`${allowed.origin}/readme`);
+    // The example replaces the page's body with its line; until then the body holds the script.
+    await page.waitForFunction(() => document.body.childElementCount === 0, undefined, { timeout: 30_000 });
+    expect(errors).toEqual([]);
+    expect(await page.textContent('body')).toMatch(/^\d+ modules; \d+ calls left this minute$/);
     await page.close();
   });
 

@@ -47,6 +47,41 @@ const fieldList = z
     });
   });
 
+/**
+ * What a module lets the API do with its records, one name per endpoint: list and create on
+ * `/modules/{module_id}/records`, get, update and delete on `/modules/{module_id}/records/{record_id}`.
+ */
+export const RECORD_METHODS = ['list', 'get', 'create', 'update', 'delete'] as const;
+export type RecordMethod = (typeof RECORD_METHODS)[number];
+
+export const RecordMethodSchema = z.enum(RECORD_METHODS).meta({
+  id: 'RecordMethod',
+  description: 'A records endpoint of a module: list, get, create, update or delete.',
+  example: 'list',
+});
+
+const apiEnabled = z.boolean().meta({
+  description: 'Whether the module\'s records are served at all. When false, every records endpoint of the module answers 404 (the module itself stays visible under `/modules`).',
+  example: true,
+});
+// A repeat is refused, as a field declared twice is: the list is a set, returned in RECORD_METHODS order.
+const apiMethods = z
+  .array(RecordMethodSchema)
+  .max(RECORD_METHODS.length)
+  .superRefine((methods, ctx) => {
+    const seen = new Set<string>();
+    methods.forEach((method, index) => {
+      if (seen.has(method)) ctx.addIssue({ code: 'custom', path: [index], message: `Method "${method}" is named twice.` });
+      seen.add(method);
+    });
+  })
+  .meta({
+    description:
+      'The records endpoints the module serves, each named once. Any other records endpoint answers 405 with an `Allow` header listing the methods still served on its path (`GET`, `POST` on the collection; `GET`, `PATCH`, `DELETE` on a record).',
+    example: ['list', 'get'],
+    uniqueItems: true,
+  });
+
 const moduleName = z.string().trim().min(1).max(100).regex(NAME_TEXT, NAME_TEXT_MESSAGE).meta({ description: 'Unique within the workspace.', example: 'Contacts' });
 const moduleDescription = z.string().max(1000).regex(NO_NUL, NO_NUL_MESSAGE).meta({ example: 'People we talk to.' });
 
@@ -56,6 +91,11 @@ export const Module = z
     name: z.string(),
     description: z.string().nullable(),
     fields: z.array(ModuleField),
+    api_enabled: apiEnabled,
+    api_methods: z.array(RecordMethodSchema).meta({
+      description: 'The records endpoints the module serves (list, get, create, update, delete); the others answer 405 with `Allow`.',
+      example: [...RECORD_METHODS],
+    }),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -67,6 +107,8 @@ export const Module = z
       name: 'Contacts',
       description: 'People we talk to.',
       fields: [{ name: 'email', type: 'string', required: true }],
+      api_enabled: true,
+      api_methods: [...RECORD_METHODS],
       created_at: '2026-11-22T08:15:30.123Z',
       updated_at: '2026-11-22T08:15:30.123Z',
     },
@@ -74,7 +116,7 @@ export const Module = z
 export type Module = z.output<typeof Module>;
 
 export const MODULE_SORTABLE = ['created_at', 'updated_at', 'name', 'id'] as const;
-export const MODULE_FIELDS = ['id', 'name', 'description', 'fields', 'created_at', 'updated_at'] as const;
+export const MODULE_FIELDS = ['id', 'name', 'description', 'fields', 'api_enabled', 'api_methods', 'created_at', 'updated_at'] as const;
 
 export const listModules = defineEndpoint({
   operationId: 'listModules',
@@ -101,7 +143,8 @@ export const createModule = defineEndpoint({
   path: '/modules',
   tags: ['Modules'],
   summary: 'Create a module',
-  description: 'Creates a module with typed fields. Its records are validated against those fields.',
+  description:
+    'Creates a module with typed fields. Its records are validated against those fields. `api_enabled` and `api_methods` choose which of its records endpoints the API serves (all, by default).',
   scopes: ['modules:write'],
   successStatus: 201,
   idempotent: true,
@@ -110,6 +153,10 @@ export const createModule = defineEndpoint({
       name: moduleName,
       description: moduleDescription.optional(),
       fields: fieldList.default([]),
+      // Optional rather than defaulted here, so that generators which make defaulted properties
+      // required (openapi-typescript's default) do not ask every caller for them: the handler fills them in.
+      api_enabled: apiEnabled.optional().meta({ description: `${apiEnabled.description} Default: true.` }),
+      api_methods: apiMethods.optional().meta({ description: `${apiMethods.description} Default: all five.` }),
     })
     .meta({
       example: { name: 'Contacts', description: 'People we talk to.', fields: [{ name: 'email', type: 'string', required: true }] },
@@ -140,7 +187,7 @@ export const updateModule = defineEndpoint({
   tags: ['Modules'],
   summary: 'Update a module',
   description:
-    'Changes a module\'s name or description, or adds fields. `fields`, when given, is the whole new list: existing fields must keep their type, and a new required field can only be added while the module has no records (409 otherwise).',
+    'Changes a module\'s name or description, adds fields, or changes which records endpoints it serves. `fields`, when given, is the whole new list: existing fields must keep their type, and a new required field can only be added while the module has no records (409 otherwise). `api_methods`, when given, is the whole new list of records endpoints served; `api_enabled: false` hides the records altogether (404) until it is set back to true.',
   scopes: ['modules:write'],
   successStatus: 200,
   idempotent: true,
@@ -150,6 +197,8 @@ export const updateModule = defineEndpoint({
       name: moduleName.optional(),
       description: moduleDescription.nullable().optional(),
       fields: fieldList.optional(),
+      api_enabled: apiEnabled.optional(),
+      api_methods: apiMethods.optional(),
     })
     .meta({ example: { name: 'Customers' } }),
   output: Module,

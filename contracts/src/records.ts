@@ -79,7 +79,7 @@ export const listRecords = defineEndpoint({
     filter: recordFilter,
   }),
   output: listEnvelope(ModuleRecord, 'RecordList'),
-  errors: [404, 422],
+  errors: [404, 405, 422],
   list: { sortable: RECORD_SORTABLE, fields: RECORD_FIELDS },
 });
 
@@ -96,7 +96,7 @@ export const createRecord = defineEndpoint({
   idempotent: true,
   input: z.object({ module_id: ModuleId, data: recordData }).meta({ example: { data: { email: 'ada@example.com' } } }),
   output: ModuleRecord,
-  errors: [400, 404, 413, 415, 422],
+  errors: [400, 404, 405, 413, 415, 422],
 });
 
 export const getRecord = defineEndpoint({
@@ -112,7 +112,7 @@ export const getRecord = defineEndpoint({
   idempotent: false,
   input: z.object({ module_id: ModuleId, record_id: RecordId }),
   output: ModuleRecord,
-  errors: [404, 422],
+  errors: [404, 405, 422],
 });
 
 export const updateRecord = defineEndpoint({
@@ -130,7 +130,7 @@ export const updateRecord = defineEndpoint({
     .object({ module_id: ModuleId, record_id: RecordId, data: recordData })
     .meta({ example: { data: { email: 'ada@lovelace.dev' } } }),
   output: ModuleRecord,
-  errors: [400, 404, 413, 415, 422],
+  errors: [400, 404, 405, 413, 415, 422],
 });
 
 export const deleteRecord = defineEndpoint({
@@ -146,5 +146,5 @@ export const deleteRecord = defineEndpoint({
   idempotent: true,
   input: z.object({ module_id: ModuleId, record_id: RecordId }),
   output: z.void(),
-  errors: [400, 404, 422],
+  errors: [400, 404, 405, 422],
 });

@@ -144,7 +144,7 @@ describe('the OpenAPI documents', () => {
     expect(v31.components.schemas.AccessLogEntryListItem.required).toEqual(['request_id']);
     expect(v31.components.schemas.ModuleListItem.description).toContain('`fields`');
     expect(v31.components.schemas.ModuleList.properties.data.items).toEqual({ $ref: '#/components/schemas/ModuleListItem' });
-    expect(v31.components.schemas.Module.required).toEqual(['id', 'name', 'description', 'fields', 'created_at', 'updated_at']);
+    expect(v31.components.schemas.Module.required).toEqual(['id', 'name', 'description', 'fields', 'api_enabled', 'api_methods', 'created_at', 'updated_at']);
   });
 
   it('leave response schemas open to new properties, request bodies closed', () => {

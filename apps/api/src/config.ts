@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_RETENTION, MIN_RETENTION } from '@charter/server';
+import { DEFAULT_RETENTION, MIN_RETENTION, parseCorsOrigins } from '@charter/server';
 import { z } from 'zod';
 
 /** Where the embedded database keeps its files by default: `.data/pglite` at the repository root. */
@@ -13,6 +13,16 @@ function integer(min: number, max: number) {
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
+
+/** Exact origins, comma-separated; the server's own parser says what is wrong with a bad one. */
+const origins = z.string().transform((value, ctx) => {
+  try {
+    return parseCorsOrigins(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 const Settings = z.object({
   PORT: integer(0, 65535).default(3000),
@@ -37,6 +47,7 @@ const Settings = z.object({
   WORKSPACE_MAX_CONCURRENCY: integer(1, 1000).optional(),
   WORKSPACE_MAX_QUEUED: integer(0, 10_000).default(16),
   WORKSPACE_QUEUE_TIMEOUT_MS: integer(0, 600_000).default(1_000),
+  CORS_ORIGINS: origins.default([]),
 });
 
 export type Settings = z.infer<typeof Settings>;

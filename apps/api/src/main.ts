@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       maxQueued: settings.WORKSPACE_MAX_QUEUED,
       queueTimeoutMs: settings.WORKSPACE_QUEUE_TIMEOUT_MS,
     },
+    corsOrigins: settings.CORS_ORIGINS,
   });
   const running = await listen(app, settings.PORT, settings.HOST);
   const where = database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;

@@ -109,7 +109,7 @@ export class NotFoundError extends CharterError {
   override name = 'NotFoundError';
 }
 
-/** 405 `method_not_allowed`: the path exists, not with this method. */
+/** 405 `method_not_allowed`: the path exists, not with this method (or the module's `api_methods` switch it off); `response.headers.get('Allow')` names the methods it takes. */
 export class MethodNotAllowedError extends CharterError {
   override name = 'MethodNotAllowedError';
 }

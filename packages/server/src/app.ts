@@ -6,6 +6,7 @@ import type { Sql } from '@charter/db';
 import { ApiError } from './errors.ts';
 import type { Handlers } from './handlers/types.ts';
 import { consoleAnswer, isConsolePath } from './http/console.ts';
+import { createCors } from './http/cors.ts';
 import { DOCS_PAGE, DOCS_SECURITY_HEADERS, docsAsset } from './http/docs.ts';
 import { requestIdFor } from './http/request-id.ts';
 import { requestUrl } from './http/request-target.ts';
@@ -47,6 +48,11 @@ export interface AppOptions {
   gatekeeper?: Gatekeeper;
   /** Replaces the batched PostgreSQL access log. */
   requestLog?: RequestLog;
+  /**
+   * Origins allowed to call the API from a browser, exactly (`https://app.example.com`; see
+   * http/cors.ts). Default: none, and no CORS header is sent.
+   */
+  corsOrigins?: readonly string[];
 }
 
 export interface App {
@@ -82,6 +88,7 @@ export function createApp(options: AppOptions): App {
   const admitPublic = memoryAddressLimiter(addressLimitPerMinute);
   const requestLog = options.requestLog ?? new AccessLogWriter(fastSql, { onError: (error) => logError('access log write failed', error) });
   const retention = resolveRetention(options.retention);
+  const cors = options.corsOrigins?.length ? createCors({ origins: options.corsOrigins, admitAddress: (address) => gatekeeper.admitAddress(address) }) : undefined;
   const idempotency = new IdempotencyStore(sql, options.idempotencyLockSeconds ?? 30, retention.idempotencyHours);
   const handleRest = createRestHandler({
     router,
@@ -143,6 +150,8 @@ export function createApp(options: AppOptions): App {
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, state: RequestState, url: URL | undefined): Promise<void> {
+    // First, so that every answer below carries the CORS headers; a preflight ends here.
+    if (cors && (await cors(req, res, state))) return;
     if (!url) return void sendError(res, state.requestId, new ApiError('bad_request', 'The request target is not a valid path.'));
     if (await servePublic(req, res, state, url.pathname)) return;
     if (url.pathname.startsWith(`${API_BASE_PATH}/`)) return handleRest(req, res, state, url);

@@ -18,3 +18,4 @@ export { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
 export type { Principal } from './context.ts';
 export { handlers as defaultHandlers } from './router.ts';
 export { decide, policyState, type RateDecision } from './limits/rate-limit.ts';
+export { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, parseCorsOrigins } from './http/cors.ts';

@@ -15,6 +15,9 @@ export interface ModuleFieldInput extends Schema<'ModuleFieldInput'> {}
 /** string, number, boolean, date (an ISO 8601 date `2026-11-22` or date-time with `Z` or an offset up to ±23:59, on a day that exists in the years 0001–9999) or json (any JSON value). */
 export type FieldType = Schemas['FieldType'];
 
+/** A records endpoint of a module: list, get, create, update or delete. */
+export type RecordMethod = Schemas['RecordMethod'];
+
 /** `live` keys start `sk_live_`, `test` keys `sk_test_`. */
 export type KeyMode = Schemas['KeyMode'];
 

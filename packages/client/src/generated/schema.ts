@@ -23,7 +23,7 @@ export interface paths {
         put?: never;
         /**
          * Create a module
-         * @description Creates a module with typed fields. Its records are validated against those fields.
+         * @description Creates a module with typed fields. Its records are validated against those fields. `api_enabled` and `api_methods` choose which of its records endpoints the API serves (all, by default).
          *
          *     Required scopes: `modules:write`.
          */
@@ -61,7 +61,7 @@ export interface paths {
         head?: never;
         /**
          * Update a module
-         * @description Changes a module's name or description, or adds fields. `fields`, when given, is the whole new list: existing fields must keep their type, and a new required field can only be added while the module has no records (409 otherwise).
+         * @description Changes a module's name or description, adds fields, or changes which records endpoints it serves. `fields`, when given, is the whole new list: existing fields must keep their type, and a new required field can only be added while the module has no records (409 otherwise). `api_methods`, when given, is the whole new list of records endpoints served; `api_enabled: false` hides the records altogether (404) until it is set back to true.
          *
          *     Required scopes: `modules:write`.
          */
@@ -345,6 +345,12 @@ export interface components {
          */
         FieldType: "string" | "number" | "boolean" | "date" | "json";
         /**
+         * @description A records endpoint of a module: list, get, create, update or delete.
+         * @example list
+         * @enum {string}
+         */
+        RecordMethod: "list" | "get" | "create" | "update" | "delete";
+        /**
          * @description `live` keys start `sk_live_`, `test` keys `sk_test_`.
          * @enum {string}
          */
@@ -393,6 +399,14 @@ export interface components {
          *           "required": true
          *         }
          *       ],
+         *       "api_enabled": true,
+         *       "api_methods": [
+         *         "list",
+         *         "get",
+         *         "create",
+         *         "update",
+         *         "delete"
+         *       ],
          *       "created_at": "2026-11-22T08:15:30.123Z",
          *       "updated_at": "2026-11-22T08:15:30.123Z"
          *     }
@@ -406,6 +420,22 @@ export interface components {
             name: string;
             description: string | null;
             fields: Models.ModuleField[];
+            /**
+             * @description Whether the module's records are served at all. When false, every records endpoint of the module answers 404 (the module itself stays visible under `/modules`).
+             * @example true
+             */
+            api_enabled: boolean;
+            /**
+             * @description The records endpoints the module serves (list, get, create, update, delete); the others answer 405 with `Allow`.
+             * @example [
+             *       "list",
+             *       "get",
+             *       "create",
+             *       "update",
+             *       "delete"
+             *     ]
+             */
+            api_methods: Models.RecordMethod[];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
@@ -803,6 +833,14 @@ export interface components {
          *           "required": true
          *         }
          *       ],
+         *       "api_enabled": true,
+         *       "api_methods": [
+         *         "list",
+         *         "get",
+         *         "create",
+         *         "update",
+         *         "delete"
+         *       ],
          *       "created_at": "2026-11-22T08:15:30.123Z",
          *       "updated_at": "2026-11-22T08:15:30.123Z"
          *     }
@@ -816,6 +854,22 @@ export interface components {
             name?: string;
             description?: string | null;
             fields?: Models.ModuleField[];
+            /**
+             * @description Whether the module's records are served at all. When false, every records endpoint of the module answers 404 (the module itself stays visible under `/modules`).
+             * @example true
+             */
+            api_enabled?: boolean;
+            /**
+             * @description The records endpoints the module serves (list, get, create, update, delete); the others answer 405 with `Allow`.
+             * @example [
+             *       "list",
+             *       "get",
+             *       "create",
+             *       "update",
+             *       "delete"
+             *     ]
+             */
+            api_methods?: Models.RecordMethod[];
             /**
              * Format: date-time
              * @example 2026-11-22T08:15:30.123Z
@@ -972,6 +1026,19 @@ export interface components {
             description?: string;
             /** @default [] */
             fields?: Models.ModuleFieldInput[];
+            /**
+             * @description Whether the module's records are served at all. When false, every records endpoint of the module answers 404 (the module itself stays visible under `/modules`). Default: true.
+             * @example true
+             */
+            api_enabled?: boolean;
+            /**
+             * @description The records endpoints the module serves, each named once. Any other records endpoint answers 405 with an `Allow` header listing the methods still served on its path (`GET`, `POST` on the collection; `GET`, `PATCH`, `DELETE` on a record). Default: all five.
+             * @example [
+             *       "list",
+             *       "get"
+             *     ]
+             */
+            api_methods?: Models.RecordMethod[];
         };
         UpdateModuleRequest: {
             /**
@@ -981,6 +1048,19 @@ export interface components {
             name?: string;
             description?: string | null;
             fields?: Models.ModuleFieldInput[];
+            /**
+             * @description Whether the module's records are served at all. When false, every records endpoint of the module answers 404 (the module itself stays visible under `/modules`).
+             * @example true
+             */
+            api_enabled?: boolean;
+            /**
+             * @description The records endpoints the module serves, each named once. Any other records endpoint answers 405 with an `Allow` header listing the methods still served on its path (`GET`, `POST` on the collection; `GET`, `PATCH`, `DELETE` on a record).
+             * @example [
+             *       "list",
+             *       "get"
+             *     ]
+             */
+            api_methods?: Models.RecordMethod[];
         };
         CreateRecordRequest: {
             /**
@@ -1119,7 +1199,7 @@ export interface components {
                 "application/json": Models.ErrorResponse;
             };
         };
-        /** @description Unknown route, or a resource that does not exist in this workspace. */
+        /** @description Unknown route, a resource that does not exist in this workspace, or the records of a module whose `api_enabled` is false. */
         NotFound: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -1135,6 +1215,30 @@ export interface components {
                  * @example {
                  *       "error": "not_found",
                  *       "message": "Module not found.",
+                 *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
+                 *     }
+                 */
+                "application/json": Models.ErrorResponse;
+            };
+        };
+        /** @description The path exists but not with this method, or the module's `api_methods` switch this records endpoint off; `Allow` lists the methods the path takes. */
+        MethodNotAllowed: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                /** @description The methods the path takes; on records, those its module's `api_methods` serve (empty when none). */
+                Allow?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "method_not_allowed",
+                 *       "message": "PUT is not allowed on /api/v1/modules.",
                  *       "request_id": "req_01jd8x3k5q9v2m7n4p6r8t0w1y"
                  *     }
                  */
@@ -1365,8 +1469,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, name, id. */
                 sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "name" | "-name" | "id" | "-id")[];
-                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out; a name given again is ignored. Available: id, name, description, fields, created_at, updated_at. */
-                fields?: ("id" | "name" | "description" | "fields" | "created_at" | "updated_at")[];
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out; a name given again is ignored. Available: id, name, description, fields, api_enabled, api_methods, created_at, updated_at. */
+                fields?: ("id" | "name" | "description" | "fields" | "api_enabled" | "api_methods" | "created_at" | "updated_at")[];
                 /** @description Only items created strictly after this time (ISO 8601). */
                 created_after?: string;
                 /** @description Only items created strictly before this time (ISO 8601). */
@@ -1669,6 +1773,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AccessDenied"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
@@ -1725,6 +1830,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AccessDenied"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1767,6 +1873,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AccessDenied"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
@@ -1812,6 +1919,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AccessDenied"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
@@ -1871,6 +1979,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["AccessDenied"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -1,4 +1,4 @@
-import type { Module, ModuleField } from '@charter/contracts';
+import { type Module, type ModuleField, RECORD_METHODS, type RecordMethod } from '@charter/contracts';
 import { type Queryable, type TransactionSql, transaction } from '@charter/db';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -11,6 +11,8 @@ interface ModuleRow {
   name: string;
   description: string | null;
   fields: ModuleField[];
+  api_enabled: boolean;
+  api_methods: RecordMethod[];
   created_at: Date;
   updated_at: Date;
 }
@@ -21,6 +23,8 @@ export function toModule(row: ModuleRow): Module {
     name: row.name,
     description: row.description,
     fields: row.fields,
+    api_enabled: row.api_enabled,
+    api_methods: row.api_methods,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
   };
@@ -34,6 +38,9 @@ export async function findModule(sql: Queryable, workspaceId: string, moduleId: 
   if (!row) throw notFound('Module');
   return row;
 }
+
+/** The records endpoints a module serves, stored and shown in one order whatever order they came in. */
+const inOrder = (methods: readonly RecordMethod[]): RecordMethod[] => RECORD_METHODS.filter((method) => methods.includes(method));
 
 const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === '23505';
 const nameTaken = (name: string) => new ApiError('conflict', `A module named "${name}" already exists in this workspace.`);
@@ -49,8 +56,9 @@ export const listModules: Handler<'listModules'> = async (ctx, input) => {
 export const createModule: Handler<'createModule'> = async ({ sql, principal }, input) => {
   try {
     const [row] = await sql<ModuleRow[]>`
-      insert into modules (id, workspace_id, name, description, fields)
-      values (${newId('module')}, ${principal.workspaceId}, ${input.name}, ${input.description ?? null}, ${sql.json(input.fields)})
+      insert into modules (id, workspace_id, name, description, fields, api_enabled, api_methods)
+      values (${newId('module')}, ${principal.workspaceId}, ${input.name}, ${input.description ?? null}, ${sql.json(input.fields)},
+              ${input.api_enabled ?? true}, ${inOrder(input.api_methods ?? RECORD_METHODS)})
       returning *`;
     return toModule(row as ModuleRow);
   } catch (error) {
@@ -100,6 +108,8 @@ export const updateModule: Handler<'updateModule'> = async ({ sql, principal }, 
           name = ${input.name ?? current.name},
           description = ${input.description === undefined ? current.description : input.description},
           fields = ${tx.json(input.fields ?? current.fields)},
+          api_enabled = ${input.api_enabled ?? current.api_enabled},
+          api_methods = ${input.api_methods ? inOrder(input.api_methods) : current.api_methods},
           updated_at = now()
         where id = ${current.id}
         returning *`;

@@ -3,6 +3,7 @@ import { transaction } from '@charter/db';
 import { notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
+import { assertExposed, type Exposure, requireExposed } from './exposure.ts';
 import { escapeLike, findModule } from './modules.ts';
 import { filterValue, validateRecordData } from './record-data.ts';
 import { iso } from './serialize.ts';
@@ -29,6 +30,7 @@ function toRecord(row: RecordRow): ModuleRecord {
 export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
   const { sql, principal } = ctx;
   const module = await findModule(sql, principal.workspaceId, input.module_id);
+  assertExposed(module, 'list');
   const where = [sql`workspace_id = ${principal.workspaceId}`, sql`module_id = ${module.id}`];
   const errors: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(input.filter ?? {})) {
@@ -63,6 +65,7 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
 
 export const createRecord: Handler<'createRecord'> = async ({ sql, principal }, input) => {
   const module = await findModule(sql, principal.workspaceId, input.module_id);
+  assertExposed(module, 'create');
   validateRecordData(module.fields, input.data);
   const [row] = await sql<RecordRow[]>`
     insert into records (id, workspace_id, module_id, data)
@@ -72,16 +75,22 @@ export const createRecord: Handler<'createRecord'> = async ({ sql, principal }, 
 };
 
 export const getRecord: Handler<'getRecord'> = async ({ sql, principal }, input) => {
-  const [row] = await sql<RecordRow[]>`
-    select id, module_id, data, created_at, updated_at from records
-    where id = ${input.record_id} and module_id = ${input.module_id} and workspace_id = ${principal.workspaceId}`;
-  if (!row) throw notFound('Record');
+  // One statement: the module's exposure, and the record when there is one.
+  const [row] = await sql<(Omit<Exposure, 'id'> & (RecordRow | { [K in keyof RecordRow]: null }))[]>`
+    select m.api_enabled, m.api_methods, r.id, r.module_id, r.data, r.created_at, r.updated_at
+    from modules m
+    left join records r on r.id = ${input.record_id} and r.module_id = m.id and r.workspace_id = m.workspace_id
+    where m.id = ${input.module_id} and m.workspace_id = ${principal.workspaceId}`;
+  if (!row) throw notFound('Module');
+  assertExposed({ id: input.module_id, api_enabled: row.api_enabled, api_methods: row.api_methods }, 'get');
+  if (row.id === null) throw notFound('Record');
   return toRecord(row);
 };
 
 export const updateRecord: Handler<'updateRecord'> = async ({ sql, principal }, input) =>
   transaction(sql, async (tx) => {
     const module = await findModule(tx, principal.workspaceId, input.module_id);
+    assertExposed(module, 'update');
     const [current] = await tx<RecordRow[]>`
       select id, module_id, data, created_at, updated_at from records
       where id = ${input.record_id} and module_id = ${module.id} and workspace_id = ${principal.workspaceId}
@@ -101,6 +110,7 @@ export const updateRecord: Handler<'updateRecord'> = async ({ sql, principal }, 
   });
 
 export const deleteRecord: Handler<'deleteRecord'> = async ({ sql, principal }, input) => {
+  await requireExposed(sql, principal.workspaceId, input.module_id, 'delete');
   const deleted = await sql`
     delete from records
     where id = ${input.record_id} and module_id = ${input.module_id} and workspace_id = ${principal.workspaceId}`;

@@ -151,12 +151,14 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
       schema: { type: 'string', enum: ['true'] },
     },
   };
-  // Object.keys gives strings; errorResponse compares numbers. 405 answers a method a path does
-  // not have, which no operation can declare, so it has no component.
+  // Object.keys gives strings; errorResponse compares numbers. A 405 for a method a path does not
+  // have belongs to no operation; an operation declares it when a setting can switch it off (the
+  // records endpoints, through their module's api_methods), so the component exists only then.
+  const declared = new Set(Object.values(endpoints).flatMap((contract) => contract.errors as ErrorStatus[]));
   document.components.responses = Object.fromEntries(
     Object.keys(ERROR_RESPONSE_NAMES)
       .map((status) => Number(status) as ErrorStatus)
-      .filter((status) => status !== 405)
+      .filter((status) => status !== 405 || declared.has(405))
       .map((status) => [ERROR_RESPONSE_NAMES[status], errorResponse(status)]),
   );
 
@@ -190,7 +192,12 @@ function errorResponse(status: ErrorStatus): Json {
   if (status === 401) {
     headers['WWW-Authenticate'] = { description: 'Always `Bearer realm="api"`.', schema: { type: 'string' } };
   }
-  if (status === 405) headers.Allow = { description: 'The methods the path takes.', schema: { type: 'string' } };
+  if (status === 405) {
+    headers.Allow = {
+      description: 'The methods the path takes; on records, those its module\'s `api_methods` serve (empty when none).',
+      schema: { type: 'string', example: 'GET, POST' },
+    };
+  }
   return {
     description: ERROR_STATUS_DESCRIPTIONS[status],
     headers,

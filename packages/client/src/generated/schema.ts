@@ -370,7 +370,7 @@ export interface components {
             data: Models.ModuleListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;
@@ -421,7 +421,7 @@ export interface components {
             data: Models.RecordListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;
@@ -478,7 +478,7 @@ export interface components {
             data: Models.ApiKeyListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;
@@ -717,7 +717,7 @@ export interface components {
             data: Models.AccessLogEntryListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;

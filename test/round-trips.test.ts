@@ -52,6 +52,43 @@ describe('database round trips per request', () => {
     expect(sent).toHaveLength(2); // admission + the handler's one select
   });
 
+  it('a list page is one statement after admission: a record list checks its module in it too', async () => {
+    const module = await createModule(server, [{ name: 'title', type: 'string' }]);
+    await call(server, 'POST', `/modules/${module.id}/records`, { body: { data: { title: 'One' } } });
+    for (const path of [
+      `/modules/${module.id}/records?limit=25`,
+      `/modules/${module.id}/records?filter=title:One&search=on&created_after=2020-01-01T00:00:00Z`,
+      '/modules',
+    ]) {
+      const sent = await statementsOf(async () => expect((await call(server, 'GET', path)).status).toBe(200));
+      expect(sent, path).toHaveLength(2); // admission + the page with its total
+    }
+    const [, list] = await statementsOf(() => call(server, 'GET', `/modules/${module.id}/records`));
+    expect(list).toMatch(/from modules/);
+    expect(list).toMatch(/from "records"/);
+  });
+
+  it("a record list of another workspace's module, or none, is a 404 in one statement; an unknown filter field a 422", async () => {
+    const other = { url: server.url, key: (await createWorkspace(database.sql, { name: 'Other' })).key };
+    const theirs = await createModule(other, [{ name: 'title', type: 'string' }]);
+    const mine = await createModule(server, [{ name: 'title', type: 'string' }]);
+    for (const path of [`/modules/${theirs.id}/records`, `/modules/mod_${'0'.repeat(26)}/records?filter=title:x`]) {
+      let status = 0;
+      const sent = await statementsOf(async () => {
+        status = (await call(server, 'GET', path)).status;
+      });
+      expect(status, path).toBe(404);
+      expect(sent, path).toHaveLength(2);
+    }
+    let refused: Awaited<ReturnType<typeof call>> | undefined;
+    const sent = await statementsOf(async () => {
+      refused = await call(server, 'GET', `/modules/${mine.id}/records?filter=nope:1`);
+    });
+    expect(refused?.status).toBe(422);
+    expect(Object.keys(refused?.body.errors)).toEqual(['filter[nope]']);
+    expect(sent).toHaveLength(2);
+  });
+
   it('an unknown route or malformed body still costs only the admission', async () => {
     expect(await statementsOf(() => call(server, 'GET', '/nowhere'))).toHaveLength(1);
     const malformed = await statementsOf(() =>

@@ -1,7 +1,7 @@
 import { connect, type Database } from '@charter/db';
 import { type App, createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { call, createModule } from './support/server.ts';
+import { type ApiResponse, call, createModule } from './support/server.ts';
 
 /** What each request costs the database, counted statement by statement. */
 let database: Database;
@@ -80,7 +80,7 @@ describe('database round trips per request', () => {
       expect(status, path).toBe(404);
       expect(sent, path).toHaveLength(2);
     }
-    let refused: Awaited<ReturnType<typeof call>> | undefined;
+    let refused: ApiResponse | undefined;
     const sent = await statementsOf(async () => {
       refused = await call(server, 'GET', `/modules/${mine.id}/records?filter=nope:1`);
     });

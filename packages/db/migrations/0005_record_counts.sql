@@ -2,10 +2,11 @@
 -- reads a handful of counter rows instead of counting the whole module.
 --
 -- One counter row per module would serialise every concurrent create into a module on that row's
--- lock. Instead each transaction adds to one of 16 shards, chosen by its transaction ID (so
--- transactions that run at the same time mostly take different rows, and one transaction always
--- takes the same row: two transactions cannot each hold a shard the other waits for), and a
--- read sums the shards. A shard may go below zero (a record created on one shard, deleted on
+-- lock. Instead each transaction adds to one of 16 shards, chosen by its transaction ID, and a
+-- read sums the shards. Transactions that run at the same time have neighbouring IDs, so they
+-- mostly take different rows; and a transaction takes the same row of a module in every
+-- statement, so that two transactions writing one module never each hold a row the other waits
+-- for (modules are taken in ID order within a statement for the same reason). A shard may go below zero (a record created on one shard, deleted on
 -- another); only the sum means anything.
 --
 -- No foreign key to modules: inserting a counter row would then lock the module's row, and a

@@ -164,7 +164,8 @@ function decodeCursor(cursor: string, sort: SortKey[], identity: string, keys: S
 /**
  * One page of a list, by page number or by keyset cursor. The sort always ends with `id`, so
  * the order is total and a cursor walk visits each row that existed when it began exactly once,
- * whatever is inserted or deleted meanwhile.
+ * whatever is inserted or deleted meanwhile. The page, its total and its parent are read in one
+ * statement: one round trip, and a total that counts the very rows the page was taken from.
  */
 export async function listPage<RowType extends Record<string, unknown>>(
   sql: Queryable,

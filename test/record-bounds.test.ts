@@ -102,7 +102,8 @@ describe('bounds on record size and page bytes, and the indexed search', () => {
     expect(found.body.data.map((record: { data: { title: string } }) => record.data.title)).toEqual(['The Needle in a haystack']);
     expect(found.body.total).toBe(1);
 
-    const page = statements.find(({ query }) => query.includes('record_search_text') && !query.includes('count(*)'));
+    // The page and its total are one statement.
+    const page = statements.find(({ query }) => query.includes('record_search_text'));
     expect(page, 'the list query filters through record_search_text').toBeDefined();
     // The planner needs the table's statistics to weigh the index (autovacuum gathers them on a server).
     await database.sql`analyze records`;

@@ -87,7 +87,17 @@ export function listEnvelope<Item extends z.ZodType>(item: Item, name: string) {
   return z
     .object({
       data: z.array(item),
-      total: z.int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ format: 'int64', description: 'How many items match the filters.' }),
+      total: z
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .meta({
+          format: 'int64',
+          description:
+            'How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. ' +
+            "A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the " +
+            'same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.',
+        }),
       limit: z.int().min(1).max(MAX_PAGE_SIZE),
       page: z.int().min(1).max(1_000_000).nullable().meta({ description: 'The page number, or null on a cursor walk.' }),
       has_more: z.boolean(),

@@ -54,8 +54,8 @@ export type Settings = z.infer<typeof Settings>;
 
 /**
  * Requests of one workspace that may do database work at once, by default: a quarter of the pool
- * (a list holds two connections at a time), so that one workspace leaves at least half of the
- * pool to the others.
+ * (each request holds one connection at a time), so that one workspace leaves most of the pool to
+ * the others.
  */
 export function workspaceMaxConcurrency(settings: Settings): number {
   return settings.WORKSPACE_MAX_CONCURRENCY ?? Math.max(1, Math.floor(settings.DATABASE_POOL_SIZE / 4));

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { SortKey } from '@charter/contracts';
 import type { Queryable } from '@charter/db';
+import type { PendingQuery, Row } from 'postgres';
 import { canonicalJson } from './canonical-json.ts';
 import type { Context } from './context.ts';
-import type { PendingQuery, Row } from 'postgres';
 import { validationFailed } from './errors.ts';
 import { boundInstant, isCalendarDay, isClockTime } from './instants.ts';
 import { isStorable } from './storable.ts';
@@ -34,6 +34,25 @@ export interface ListSource {
    * passes the budget, always holding at least one row.
    */
   pageBytes?: { column: string; budget: number };
+  /**
+   * The row the list belongs to (a record list's module), read in the same statement as the page
+   * and its total, so that checking it costs no round trip of its own.
+   */
+  parent?: {
+    /** A select of at most one row, e.g. the module if it is in the caller's workspace. */
+    row: Fragment;
+    /**
+     * Called with that row's columns, or undefined when there is none, before the page is
+     * served; throws to refuse the list (404 for no parent, 422 for input the parent rules out).
+     */
+    check: (row: Record<string, unknown> | undefined) => void;
+  };
+  /**
+   * The total of the list under `where` alone, kept with the rows instead of counted: a scalar
+   * subquery. It serves requests without time bounds; with them, matching rows are counted. A
+   * resource gives it only when its `where` is what the kept count counts (no filter or search).
+   */
+  keptTotal?: Fragment;
 }
 
 export interface ListPage<RowType> {
@@ -145,7 +164,8 @@ function decodeCursor(cursor: string, sort: SortKey[], identity: string, keys: S
 /**
  * One page of a list, by page number or by keyset cursor. The sort always ends with `id`, so
  * the order is total and a cursor walk visits each row that existed when it began exactly once,
- * whatever is inserted or deleted meanwhile.
+ * whatever is inserted or deleted meanwhile. The page, its total and its parent are read in one
+ * statement: one round trip, and a total that counts the very rows the page was taken from.
  */
 export async function listPage<RowType extends Record<string, unknown>>(
   sql: Queryable,
@@ -154,8 +174,11 @@ export async function listPage<RowType extends Record<string, unknown>>(
   /** The workspace whose list this is, so that its cursors serve no other. */
   owner?: string,
 ): Promise<ListPage<RowType>> {
+  // A bad page or cursor is refused only once the parent has been checked, as if it had been read
+  // first: a list of a module that is not there is a 404, whatever its cursor.
+  let refusal: unknown;
   if (request.page !== undefined && request.cursor !== undefined) {
-    throw validationFailed({ cursor: ['Use either page or cursor, not both.'] });
+    refusal = validationFailed({ cursor: ['Use either page or cursor, not both.'] });
   }
   // The order ends at `id`, which is unique: keys after it could never matter, and without it
   // `id` is appended so that the order is total.
@@ -163,18 +186,30 @@ export async function listPage<RowType extends Record<string, unknown>>(
   const keys: SortKey[] =
     idAt >= 0 ? request.sort.slice(0, idAt + 1) : [...request.sort, { field: 'id', direction: request.sort[0]?.direction ?? 'asc' }];
 
-  const conditions: Fragment[] = [...source.where];
-  if (request.created_after) conditions.push(sql`created_at > ${boundInstant(request.created_after)}::text::timestamptz`);
-  if (request.created_before) conditions.push(sql`created_at < ${boundInstant(request.created_before)}::text::timestamptz`);
-  if (request.updated_after) conditions.push(sql`updated_at > ${boundInstant(request.updated_after)}::text::timestamptz`);
-  if (request.updated_before) conditions.push(sql`updated_at < ${boundInstant(request.updated_before)}::text::timestamptz`);
+  const timeBounds: Fragment[] = [];
+  if (request.created_after) timeBounds.push(sql`created_at > ${boundInstant(request.created_after)}::text::timestamptz`);
+  if (request.created_before) timeBounds.push(sql`created_at < ${boundInstant(request.created_before)}::text::timestamptz`);
+  if (request.updated_after) timeBounds.push(sql`updated_at > ${boundInstant(request.updated_after)}::text::timestamptz`);
+  if (request.updated_before) timeBounds.push(sql`updated_at < ${boundInstant(request.updated_before)}::text::timestamptz`);
+  const conditions: Fragment[] = [...source.where, ...timeBounds];
   const filtered = and(sql, conditions);
 
   const identity = listIdentity(source.table, owner, request);
   const pageConditions = [...conditions];
-  if (request.cursor !== undefined) {
-    const state = decodeCursor(request.cursor, request.sort, identity, keys, source.sortTypes);
-    pageConditions.push(after(sql, keys, state.v, source.sortTypes));
+  if (request.cursor !== undefined && refusal === undefined) {
+    try {
+      const state = decodeCursor(request.cursor, request.sort, identity, keys, source.sortTypes);
+      pageConditions.push(after(sql, keys, state.v, source.sortTypes));
+    } catch (error) {
+      refusal = error;
+    }
+  }
+  if (refusal !== undefined) {
+    if (source.parent) {
+      const [found] = await sql<{ _parent: Record<string, unknown> }[]>`select to_jsonb(parent) as _parent from (${source.parent.row}) as parent`;
+      source.parent.check(found?._parent);
+    }
+    throw refusal;
   }
   const offset = request.page !== undefined ? (request.page - 1) * request.limit : 0;
   const order = keys.map((key) => sql`${sql(key.field)} ${key.direction === 'desc' ? sql`desc` : sql`asc`}`);
@@ -186,20 +221,36 @@ export async function listPage<RowType extends Record<string, unknown>>(
       where ${and(sql, pageConditions)}
       order by ${join(sql, order, sql`, `)}`;
   const budget = source.pageBytes;
-  const [rows, [count]] = await Promise.all([
-    budget
-      ? // The running total of the rows before each one is known before any row's data is read:
-        // rows that start past the budget are never sent. One over it still comes, to tell has_more.
-        sql<Record<string, unknown>[]>`
-          select * from (
-            select *, coalesce(sum(${sql(budget.column)}) over (order by ${join(sql, order, sql`, `)} rows between unbounded preceding and 1 preceding), 0) as _bytes_before
-            from (${select} limit ${request.limit + 1} offset ${offset}) as candidates
-          ) as sized
-          where _bytes_before < ${budget.budget}
-          order by ${join(sql, order, sql`, `)}`
-      : sql<Record<string, unknown>[]>`${select} limit ${request.limit + 1} offset ${offset}`,
-    sql<{ total: number }[]>`select count(*)::int as total from ${sql(source.table)} where ${filtered}`,
-  ]);
+  const page = budget
+    ? // The running total of the rows before each one is known before any row's data is read:
+      // rows that start past the budget are never sent. One over it still comes, to tell has_more.
+      sql`
+        select * from (
+          select *, coalesce(sum(${sql(budget.column)}) over (order by ${join(sql, order, sql`, `)} rows between unbounded preceding and 1 preceding), 0) as _bytes_before
+          from (${select} limit ${request.limit + 1} offset ${offset}) as candidates
+        ) as sized
+        where _bytes_before < ${budget.budget}`
+    : sql`${select} limit ${request.limit + 1} offset ${offset}`;
+  const counted =
+    source.keptTotal && timeBounds.length === 0 ? source.keptTotal : sql`(select count(*)::int from ${sql(source.table)} where ${filtered})`;
+  const head = source.parent
+    ? sql`select to_jsonb(parent) as _parent, ${counted} as _total from (${source.parent.row}) as parent`
+    : sql`select null::jsonb as _parent, ${counted} as _total`;
+  // One statement: the parent (no row, no page is read), the total, and the page joined to them,
+  // one row per item (or one row of nulls for an empty page).
+  const joined = await sql<Record<string, unknown>[]>`
+    select * from (${head}) as head
+    left join lateral (select true as _in_page, * from (${page}) as page) as page on true
+    order by ${join(sql, order, sql`, `)}`;
+  const first = joined[0];
+  source.parent?.check(first ? (first._parent as Record<string, unknown>) : undefined);
+  const total = Number(first?._total ?? 0);
+  const rows = joined.filter((row) => row._in_page === true);
+  for (const row of rows) {
+    delete row._parent;
+    delete row._total;
+    delete row._in_page;
+  }
 
   let kept = Math.min(rows.length, request.limit);
   if (budget) {
@@ -217,7 +268,7 @@ export async function listPage<RowType extends Record<string, unknown>>(
 
   return {
     rows: pageRows as RowType[],
-    total: count?.total ?? 0,
+    total,
     limit: request.limit,
     page: request.cursor !== undefined ? null : (request.page ?? 1),
     has_more: hasMore,

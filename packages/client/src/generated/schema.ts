@@ -376,7 +376,7 @@ export interface components {
             data: Models.ModuleListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;
@@ -451,7 +451,7 @@ export interface components {
             data: Models.RecordListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;
@@ -508,7 +508,7 @@ export interface components {
             data: Models.ApiKeyListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;
@@ -747,7 +747,7 @@ export interface components {
             data: Models.AccessLogEntryListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;

@@ -1,9 +1,10 @@
-import { MAX_RECORD_PAGE_BYTES, type ModuleRecord } from '@charter/contracts';
+import { MAX_RECORD_PAGE_BYTES, type ModuleField, type ModuleRecord } from '@charter/contracts';
 import { transaction } from '@charter/db';
 import { notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
 import { assertExposed, type Exposure, requireExposed } from './exposure.ts';
+import { isStorable } from '../storable.ts';
 import { escapeLike, findModule } from './modules.ts';
 import { filterValue, validateRecordData } from './record-data.ts';
 import { iso } from './serialize.ts';
@@ -27,40 +28,86 @@ function toRecord(row: RecordRow): ModuleRecord {
   };
 }
 
-export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
-  const { sql, principal } = ctx;
-  const module = await findModule(sql, principal.workspaceId, input.module_id);
-  assertExposed(module, 'list');
-  const where = [sql`workspace_id = ${principal.workspaceId}`, sql`module_id = ${module.id}`];
+/**
+ * The JSON values a `filter` value can stand for, whatever its field's type: the value itself as
+ * text (a string or date field), and as a number and as a boolean where it reads as one. A
+ * record's value always has its field's type, so matching any of them matches exactly what the
+ * typed value matches; the type is checked once the statement has read the module.
+ */
+function filterCandidates(raw: string): unknown[] {
+  const candidates: unknown[] = [];
+  for (const type of ['string', 'number', 'boolean'] as const) {
+    const parsed = filterValue({ name: '', type, required: false }, raw);
+    if ('value' in parsed) candidates.push(parsed.value);
+  }
+  return candidates;
+}
+
+/** The 422 for filters the module rules out (unknown fields, values not of the field's type); none when all fit. */
+function checkFilters(fields: readonly ModuleField[], filter: Record<string, string | string[]>): void {
   const errors: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(input.filter ?? {})) {
-    const field = module.fields.find((candidate) => candidate.name === name);
+  for (const [name, values] of Object.entries(filter)) {
+    const field = fields.find((candidate) => candidate.name === name);
     if (!field) {
-      errors[`filter[${name}]`] = [`Unknown field "${name}". Filterable fields: ${module.fields.map((f) => f.name).join(', ') || 'none'}.`];
+      errors[`filter[${name}]`] = [`Unknown field "${name}". Filterable fields: ${fields.map((f) => f.name).join(', ') || 'none'}.`];
       continue;
     }
     for (const raw of new Set(typeof values === 'string' ? [values] : values)) {
       const parsed = filterValue(field, raw);
       if ('error' in parsed) errors[`filter[${name}]`] = [`The filter on ${name} ${parsed.error}.`];
-      else where.push(sql`data @> ${sql.json({ [name]: parsed.value } as Record<string, string>)}`);
     }
   }
   if (Object.keys(errors).length > 0) throw validationFailed(errors);
+}
+
+/**
+ * One statement after admission: the module (in the caller's workspace, else 404), the page and
+ * its total. Filters and search are written without the module's field types, which the
+ * statement reads: the filters are checked against them afterwards (422, the page unused).
+ */
+export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
+  const { sql, principal } = ctx;
+  const filter = input.filter ?? {};
+  const where = [sql`workspace_id = ${principal.workspaceId}`, sql`module_id = ${input.module_id}`];
+  for (const [name, values] of Object.entries(filter)) {
+    for (const raw of new Set(typeof values === 'string' ? [values] : values)) {
+      // A name PostgreSQL cannot store is no field's: the filter is refused once the module is read.
+      const matches = isStorable(name) ? filterCandidates(raw).map((value) => sql`data @> ${sql.json({ [name]: value } as Record<string, string>)}`) : [];
+      where.push(matches.length === 0 ? sql`false` : sql`(${matches.reduce((acc, match) => sql`${acc} or ${match}`)})`);
+    }
+  }
   if (input.search) {
     const pattern = `%${escapeLike(input.search)}%`;
-    const textFields = module.fields.filter((field) => field.type === 'string').map((field) => field.name);
+    // The module's string fields, read in the same statement (and in its snapshot).
+    const textFields = sql`select field->>'name' from modules, jsonb_array_elements(modules.fields) as field
+      where modules.id = ${input.module_id} and field->>'type' = 'string'`;
     // The trigram index over all of a record's string values (migration 0003) finds the
-    // candidates; the second condition keeps those whose match is in one of the module's string fields.
+    // candidates; the last condition keeps those whose match is in one of the module's string
+    // fields. The first, not correlated, is checked once: a module without string fields reads no record.
     where.push(
-      textFields.length === 0
-        ? sql`false`
-        : sql`record_search_text(data) ilike ${pattern}
-            and exists (select 1 from jsonb_each_text(data) as entry where entry.key = any(${textFields}) and entry.value ilike ${pattern})`,
+      sql`exists (${textFields}) and record_search_text(data) ilike ${pattern}
+        and exists (select 1 from jsonb_each_text(data) as entry where entry.key in (${textFields}) and entry.value ilike ${pattern})`,
     );
   }
+  const filtered = Object.keys(filter).length > 0;
+  const parent = {
+    row: filtered
+      ? sql`select id, api_enabled, api_methods, fields from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}`
+      : sql`select id, api_enabled, api_methods from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}`,
+    check: (module: Record<string, unknown> | undefined) => {
+      if (!module) throw notFound('Module');
+      assertExposed(module as unknown as Exposure, 'list');
+      if (filtered) checkFilters(module.fields as ModuleField[], filter);
+    },
+  };
+  // Without filter or search, the total is the module's kept count (migration 0005).
+  const keptTotal =
+    filtered || input.search ? undefined : sql`(select coalesce(sum(count), 0)::int from record_counts where module_id = ${input.module_id})`;
   const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' } as const;
   const pageBytes = { column: 'data_bytes', budget: MAX_RECORD_PAGE_BYTES };
-  return servePage(ctx, { table: 'records', where, sortTypes, pageBytes }, input, (row: RecordRow & Record<string, unknown>) => toRecord(row));
+  return servePage(ctx, { table: 'records', where, sortTypes, pageBytes, parent, ...(keptTotal ? { keptTotal } : {}) }, input, (row: RecordRow & Record<string, unknown>) =>
+    toRecord(row),
+  );
 };
 
 export const createRecord: Handler<'createRecord'> = async ({ sql, principal }, input) => {

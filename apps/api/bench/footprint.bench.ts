@@ -31,6 +31,10 @@ const WARMUP_SECONDS = Number(process.env.BENCH_LOAD_WARMUP ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const CLI_RUNS = Number(process.env.BENCH_CLI_RUNS ?? 3);
 const PNPM = (process.env.BENCH_PNPM ?? 'npx -y pnpm@10').split(' ');
+/** A root script of package.json without npx and pnpm around it (they are plain `node …` commands). */
+const ROOT_SCRIPTS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+const viaPnpm = (script: string) => [...PNPM, script];
+const direct = (script: string) => (ROOT_SCRIPTS[script] as string).split(' ');
 const RECORDS = 50;
 const SAMPLE_EVERY_MS = 250;
 /** Longest any one step may take before the bench gives up on it (a fresh embedded database on a busy machine is slow). */
@@ -134,10 +138,10 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-async function start(env: Record<string, string | undefined>): Promise<Started> {
+async function start(env: Record<string, string | undefined>, command = viaPnpm('start')): Promise<Started> {
   const began = performance.now();
   // Its own process group: the whole tree is measured and stopped together.
-  const child = spawn(PNPM[0] as string, [...PNPM.slice(1), 'start'], { cwd: ROOT, env: userEnv({ ...SERVER_ENV, ...env }), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0] as string, command.slice(1), { cwd: ROOT, env: userEnv({ ...SERVER_ENV, ...env }), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
@@ -189,10 +193,10 @@ interface CliRun {
   stdout: string;
 }
 
-async function cli(env: Record<string, string | undefined>, name: string): Promise<CliRun> {
+async function cli(env: Record<string, string | undefined>, name: string, command = viaPnpm('cli')): Promise<CliRun> {
   const cpuBefore = reapedChildrenCpuMs();
   const began = performance.now();
-  const child = spawn(PNPM[0] as string, [...PNPM.slice(1), 'cli', 'create-workspace', '--name', name, '--json'], {
+  const child = spawn(command[0] as string, [...command.slice(1), 'create-workspace', '--name', name, '--json'], {
     cwd: ROOT,
     env: userEnv(env),
     detached: true,
@@ -323,6 +327,10 @@ async function embedded(): Promise<void> {
     const again = await start(env);
     const load = await measureUnderLoad(again, key);
     await again.stop();
+    log('embedded: start and CLI without npx and pnpm…');
+    const bare = await start(env, direct('start'));
+    await bare.stop();
+    const bareCli = await cli(env, 'Footprint direct', direct('cli'));
 
     const runs: CliRun[] = [];
     for (let index = 0; index < CLI_RUNS; index++) {
@@ -335,8 +343,10 @@ async function embedded(): Promise<void> {
         ['start to healthy, empty folder (`pnpm start`)', ms(fresh.startMs), ms(fresh.startCpuMs), ms(BUDGET.startMs), verdict(fresh.startMs, BUDGET.startMs)],
         ['  RSS when healthy / peak during that first start', `${mb(freshRssMb)} / ${mb(freshPeakMb)}`, '', '', ''],
         ['start to healthy, existing folder (`pnpm start`)', ms(again.startMs), ms(again.startCpuMs), ms(BUDGET.startMs), verdict(again.startMs, BUDGET.startMs)],
+        [`  the same without npx and pnpm (\`${direct('start').join(' ')}\`)`, ms(bare.startMs), ms(bare.startCpuMs), '', ''],
         ...loadRows(load, BUDGET.embeddedRssMb),
         ...cliRows(runs, 'existing folder, server stopped'),
+        ['  one call without npx and pnpm', ms(bareCli.ms), ms(bareCli.cpuMs), '', ''],
       ],
     );
   } finally {
@@ -360,10 +370,17 @@ async function server(databaseUrl: string): Promise<void> {
     const started = await start(env);
     const load = await measureUnderLoad(started, key);
     await started.stop();
+    log('PostgreSQL: start and CLI without npx and pnpm…');
+    const bare = await start(env, direct('start'));
+    await bare.stop();
+    const bareCli = await cli(env, 'Footprint direct', direct('cli'));
+    created.push(keyFromCli(bareCli).workspaceId);
     printTable(`PostgreSQL server: the same load`, [
       ['start to healthy (`pnpm start`)', ms(started.startMs), ms(started.startCpuMs), ms(BUDGET.startMs), verdict(started.startMs, BUDGET.startMs)],
+      ['  the same without npx and pnpm', ms(bare.startMs), ms(bare.startCpuMs), '', ''],
       ...loadRows(load, BUDGET.serverRssMb),
-      ...cliRows(runs, 'server running or not'),
+      ...cliRows(runs, 'PostgreSQL server'),
+      ['  one call without npx and pnpm', ms(bareCli.ms), ms(bareCli.cpuMs), '', ''],
     ]);
   } finally {
     // A server database outlives the run: leave it as it was found (everything cascades from the workspace).

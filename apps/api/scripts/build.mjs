@@ -6,7 +6,8 @@
 //   node scripts/build.mjs     builds dist/ (the package's `build`, so `pnpm build` does it too)
 //
 // `scripts/run.mjs` builds the same way, when a source changed, before it runs an entry point.
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -96,7 +97,10 @@ const placement = {
 export async function build() {
   const esbuild = await import('esbuild');
   const builtAt = Date.now();
-  await rm(outdir, { recursive: true, force: true });
+  // Built beside dist/ and swapped in whole, so that two commands building at once (both found it
+  // stale) never run or write a half-written one. A sibling folder: the relative paths are the same.
+  const building = `${outdir}.building-${process.pid}`;
+  await rm(building, { recursive: true, force: true });
   try {
     // One bundle per entry point, sharing nothing: each process loads only what it uses.
     const results = await Promise.all(
@@ -104,7 +108,7 @@ export async function build() {
         esbuild.build({
           entryPoints: [entryPoint],
           absWorkingDir: apiDir,
-          outdir,
+          outdir: building,
           bundle: true,
           platform: 'node',
           format: 'esm',
@@ -132,9 +136,17 @@ export async function build() {
         }
       }
     }
-    await writeFile(manifestFile, `${JSON.stringify({ builtAt, inputs: [...inputs], externals: [...externals] }, null, 1)}\n`);
+    await writeFile(join(building, 'build-inputs.json'), `${JSON.stringify({ builtAt, inputs: [...inputs], externals: [...externals] }, null, 1)}\n`);
+    const previous = `${outdir}.previous-${process.pid}`;
+    await rename(outdir, previous).catch(() => {});
+    // Another command may have swapped in its own build of the same sources meanwhile: keep that one.
+    await rename(building, outdir).catch((error) => {
+      if (!existsSync(manifestFile)) throw error;
+    });
+    await rm(previous, { recursive: true, force: true });
     return inputs.size;
   } finally {
+    await rm(building, { recursive: true, force: true });
     // The build service is a child process: a server that just built must not keep it.
     await esbuild.stop();
   }

@@ -1,3 +1,3 @@
-export { connect, type ConnectOptions, type Database, type Sql, type TransactionSql } from './connect.ts';
-export { migrate, type MigrationResult } from './migrate.ts';
+export { type ConnectOptions, connect, type Database, EMBEDDED_SETTINGS, type Sql, type TransactionSql } from './connect.ts';
+export { type MigrationResult, migrate } from './migrate.ts';
 export { type Queryable, transaction } from './transaction.ts';

@@ -1,7 +1,7 @@
 // The console (apps/console) is served by the API from its static build. `pnpm start` builds it
 // first when the build is missing or older than any of its sources (its own, and the client's it
-// bundles), through turbo so that the client is built before it; otherwise this costs a few file
-// checks. The same rule as `isStale` in build.mjs, for the console's files.
+// bundles), the client first; otherwise this costs a few file checks. The same rule as `isStale`
+// in build.mjs, for the console's files.
 import { spawnSync } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -39,11 +39,13 @@ export async function consoleIsStale() {
 }
 
 export function buildConsole() {
-  const turbo = join(rootDir, 'node_modules/.bin/turbo');
-  const run = spawnSync(turbo, ['run', 'build', '--filter=@charter/console...', '--output-logs=errors-only'], {
-    cwd: rootDir,
-    stdio: 'inherit',
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
-  });
-  if (run.status !== 0) throw new Error(`Building the console failed (exit ${run.status ?? run.signal}).`);
+  // The client first (the console bundles its build), then the console: each package's own build
+  // command, run with node so that no package manager needs to be on the PATH.
+  for (const [dir, bin, args] of [
+    ['packages/client', 'tsup', ['--silent']],
+    ['apps/console', 'vite', ['build', '--logLevel', 'warn']],
+  ]) {
+    const run = spawnSync(join(rootDir, dir, 'node_modules/.bin', bin), args, { cwd: join(rootDir, dir), stdio: 'inherit' });
+    if (run.status !== 0) throw new Error(`Building ${dir} failed (exit ${run.status ?? run.signal}).`);
+  }
 }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_RETENTION, MIN_RETENTION } from '@charter/server';
+import { DEFAULT_RETENTION, MIN_RETENTION, parseSealingKey } from '@charter/server';
 import { z } from 'zod';
 
 /** Where the embedded database keeps its files by default: `.data/pglite` at the repository root. */
@@ -37,6 +37,20 @@ const Settings = z.object({
   WORKSPACE_MAX_CONCURRENCY: integer(1, 1000).optional(),
   WORKSPACE_MAX_QUEUED: integer(0, 10_000).default(16),
   WORKSPACE_QUEUE_TIMEOUT_MS: integer(0, 600_000).default(1_000),
+  // Webhooks (see webhooks.ts): the key signing secrets are sealed under, and the hosts that may
+  // be called over plain HTTP and on private addresses (comma-separated; tests list 127.0.0.1).
+  CHARTER_SEALING_KEY: z
+    .string()
+    .transform((text, ctx) => {
+      const key = parseSealingKey(text);
+      if (typeof key === 'string') ctx.addIssue({ code: 'custom', message: key });
+      return key as Buffer;
+    })
+    .optional(),
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .transform((text) => text.split(',').map((host) => host.trim()).filter((host) => host !== ''))
+    .default([]),
 });
 
 export type Settings = z.infer<typeof Settings>;

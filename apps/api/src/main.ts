@@ -2,6 +2,7 @@ import { bootstrapWorkspace, createApp, listen } from '@charter/server';
 import { loadSettings, workspaceMaxConcurrency } from './config.ts';
 import { openDatabase } from './database.ts';
 import { listenProblem } from './preflight.ts';
+import { webhookOptions } from './webhooks.ts';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
       idempotencyHours: settings.IDEMPOTENCY_RETENTION_HOURS,
       counterHours: settings.RATE_LIMIT_COUNTER_RETENTION_HOURS,
     },
+    webhooks: await webhookOptions(settings),
     workspaceConcurrency: {
       maxActive: workspaceMaxConcurrency(settings),
       maxQueued: settings.WORKSPACE_MAX_QUEUED,

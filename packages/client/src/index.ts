@@ -18,6 +18,7 @@ export {
   AccessDeniedError,
   type ApiErrorCode,
   BadRequestError,
+  CannotRetryError,
   CharterError,
   type CharterErrorCode,
   type CharterErrorInit,

@@ -18,3 +18,6 @@ export { type Gatekeeper, postgresGatekeeper } from './limits/gatekeeper.ts';
 export type { Principal } from './context.ts';
 export { handlers as defaultHandlers } from './router.ts';
 export { decide, policyState, type RateDecision } from './limits/rate-limit.ts';
+export { ephemeralWebhookOptions, type WebhookOptions } from './webhooks/options.ts';
+export { eventBody, recordEvent } from './webhooks/outbox.ts';
+export { generateSealingKey, openSecret, parseSealingKey, sealingKeyFromFile, sealSecret } from './webhooks/secrets.ts';

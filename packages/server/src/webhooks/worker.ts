@@ -201,17 +201,21 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       await sql`update webhook_deliveries set locked_until = null, locked_by = null where id = ${delivery.id} and locked_by = ${workerId}`;
       return;
     }
-    const outcome = await send(delivery, loaded);
-    await record(delivery, outcome);
-  }
-
-  async function send(delivery: Claimed, loaded: Loaded): Promise<WebhookOutcome> {
     let secrets: string[];
     try {
       secrets = loaded.secrets.map((sealed) => openSecret(sealingKey, delivery.endpoint_id, Buffer.from(sealed, 'base64')));
     } catch (error) {
-      return { success: false, error: `signing: ${error instanceof Error ? error.message : String(error)}`, response_time_ms: 0 };
+      // This process's sealing key is not the one the secrets were sealed under: its own
+      // misconfiguration, not the receiver's failure. Nothing is sent or counted; the lease runs
+      // out and a worker that holds the right key takes the delivery.
+      logError(`Webhook worker: cannot open the signing secrets of endpoint ${delivery.endpoint_id}; leaving delivery ${delivery.id} to another worker.`, error);
+      return;
     }
+    const outcome = await send(loaded, secrets);
+    await record(delivery, outcome);
+  }
+
+  async function send(loaded: Loaded, secrets: string[]): Promise<WebhookOutcome> {
     if (secrets.length === 0) return { success: false, error: 'signing: the endpoint has no signing secret', response_time_ms: 0 };
     const body = eventBody({ id: loaded.event_id, type: loaded.type, workspace_id: loaded.workspace_id, data: loaded.data, created_at: loaded.created_at });
     return postWebhook(loaded.url, body, { ...webhookHeaders({ id: loaded.event_id, body, secrets }) }, http);

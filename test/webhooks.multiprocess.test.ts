@@ -1,22 +1,27 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { verifyWebhook } from '@charter/client';
-import { connect, type Database } from '@charter/db';
+import type { Database } from '@charter/db';
 import { createWorkspace, generateWebhookSecret, sealSecret } from '@charter/server';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { onServer, serverOnly } from './support/gates.ts';
+import { type IsolatedDatabase, openIsolatedDatabase } from './support/isolated-database.ts';
+import { type ApiProcess, startApiProcess } from './support/process.ts';
+import { call } from './support/server.ts';
 import { type Receiver, startReceiver, waitFor } from './support/webhook-receiver.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
 // Worker processes (`pnpm worker`) sharing one PostgreSQL server, sending to real receivers on loopback.
 describe.skipIf(!onServer)(serverOnly('webhook workers in several processes'), () => {
   const sealingKey = randomBytes(32);
+  let isolated: IsolatedDatabase;
   let database: Database;
   let workspaceId: string;
   const workers: WorkerProcess[] = [];
   const receivers: Receiver[] = [];
 
   const env = () => ({
-    DATABASE_URL: inject('databaseUrl'),
+    DATABASE_URL: isolated.url,
+    WEBHOOK_WORKER: 'on',
     CHARTER_SEALING_KEY: sealingKey.toString('base64'),
     WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     WEBHOOK_TIMEOUT_MS: '2000',
@@ -24,7 +29,8 @@ describe.skipIf(!onServer)(serverOnly('webhook workers in several processes'), (
   });
 
   beforeAll(async () => {
-    database = await connect({ databaseUrl: inject('databaseUrl'), max: 4 });
+    isolated = await openIsolatedDatabase();
+    database = isolated.database;
     workspaceId = (await createWorkspace(database.sql, { name: 'Webhook workers' })).workspaceId;
   });
   afterEach(async () => {
@@ -32,7 +38,7 @@ describe.skipIf(!onServer)(serverOnly('webhook workers in several processes'), (
     await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
   });
   afterAll(async () => {
-    await database?.close();
+    await isolated?.close();
   });
 
   async function endpoint(url: string, secret: string) {
@@ -114,6 +120,40 @@ describe.skipIf(!onServer)(serverOnly('webhook workers in several processes'), (
     expect(target.received.map((request) => request.id)).toEqual([only.eventId, only.eventId]);
     const recorded = await database.sql<{ attempt: number; status_code: number }[]>`select attempt, status_code from webhook_attempts where delivery_id = ${only.deliveryId}`;
     expect(recorded).toEqual([{ attempt: 1, status_code: 200 }]);
+  });
+
+  it('an API process killed right after committing a change: its event is delivered once the API is back', async () => {
+    // The receiver answers nothing until the first process is dead, so that process cannot deliver.
+    let holding = true;
+    const target = await startReceiver(async () => {
+      await waitFor('the first API process to be killed', () => !holding, 120_000);
+      return 200;
+    });
+    receivers.push(target);
+    const key = (await createWorkspace(database.sql, { name: 'Killed API' })).key;
+    const doomed: ApiProcess = await startApiProcess({ ...env(), WEBHOOK_TIMEOUT_MS: '1000' });
+    let survivor: ApiProcess | undefined;
+    try {
+      const created = await call({ url: doomed.url, key }, 'POST', '/webhooks', { body: { url: `${target.url}/api`, events: ['module.*'] } });
+      expect(created.status).toBe(201);
+      const module = await call({ url: doomed.url, key }, 'POST', '/modules', { body: { name: 'Committed', fields: [{ name: 'n', type: 'number' }] } });
+      expect(module.status).toBe(201);
+      expect(await doomed.stop('SIGKILL')).toBeNull();
+      holding = false;
+
+      survivor = await startApiProcess(env());
+      await waitFor('the event to be delivered', async () => {
+        const [row] = await database.sql<{ status: string }[]>`select status from webhook_deliveries where endpoint_id = ${created.body.id}`;
+        return row?.status === 'success';
+      }, 120_000);
+      const ids = new Set(target.received.map((request) => request.id));
+      expect(ids.size).toBe(1);
+      const delivered = target.received.at(-1);
+      const event = await verifyWebhook<{ type: string; data: { id: string; name: string } }>(delivered?.body ?? '', delivered?.headers as Record<string, string>, created.body.secret);
+      expect(event).toMatchObject({ type: 'module.created', data: { id: module.body.id, name: 'Committed' } });
+    } finally {
+      await Promise.all([doomed.stop('SIGKILL'), survivor?.stop()]);
+    }
   });
 
   it('SIGTERM lets the attempt in flight finish and record before the process exits', async () => {

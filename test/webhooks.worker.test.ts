@@ -13,20 +13,22 @@ import {
 } from '@charter/server';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openTestDatabase } from './support/server.ts';
+import { type IsolatedDatabase, openIsolatedDatabase } from './support/isolated-database.ts';
 import { type Receiver, startReceiver, waitFor } from './support/webhook-receiver.ts';
 
 // The worker in this process, over the run's database, sending to real receivers on loopback.
 // Retry waits are a few milliseconds here: the schedule is a setting, and tests wait for conditions.
 
 const sealingKey = randomBytes(32);
+let isolated: IsolatedDatabase;
 let database: Database;
 let workspaceId: string;
 const workers: WebhookWorker[] = [];
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  database = await openTestDatabase();
+  isolated = await openIsolatedDatabase();
+  database = isolated.database;
   workspaceId = (await createWorkspace(database.sql, { name: 'Webhook worker' })).workspaceId;
 });
 
@@ -36,7 +38,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await database?.close();
+  await isolated?.close();
 });
 
 async function receiver(answer?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
@@ -242,6 +244,23 @@ describe('the webhook worker', () => {
     expect(attempt?.status_code).toBeNull();
     expect(attempt?.error).toMatch(/^refused: The url must use https/);
     expect(target.received).toHaveLength(0);
+  });
+
+  it('a worker whose sealing key does not open the secrets sends nothing and counts nothing: another worker delivers', async () => {
+    const target = await receiver();
+    const endpointId = await endpoint(`${target.url}/keys`);
+    const { deliveryId } = await event(endpointId);
+    const problems: string[] = [];
+    const misconfigured = worker({ sealingKey: randomBytes(32), leaseMs: 200, logError: (message) => problems.push(message) });
+    await waitFor('the misconfigured worker to give up on the delivery', () => problems.some((message) => message.includes(deliveryId)));
+    await misconfigured.stop();
+    expect(await delivery(deliveryId)).toMatchObject({ status: 'pending', attempt: 0 });
+    expect(await attempts(deliveryId)).toEqual([]);
+    expect(await endpointRow(endpointId)).toMatchObject({ failure_count: '0', consecutive_failures: 0, is_active: true });
+    expect(target.received).toHaveLength(0);
+    worker();
+    await waitFor('the delivery, once the lease ran out', async () => (await delivery(deliveryId))?.status === 'success');
+    expect(target.received).toHaveLength(1);
   });
 
   it('sends again, with the same webhook-id, a delivery whose worker died holding its lease', async () => {

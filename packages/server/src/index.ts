@@ -21,3 +21,7 @@ export { decide, policyState, type RateDecision } from './limits/rate-limit.ts';
 export { ephemeralWebhookOptions, type WebhookOptions } from './webhooks/options.ts';
 export { eventBody, recordEvent } from './webhooks/outbox.ts';
 export { generateSealingKey, openSecret, parseSealingKey, sealingKeyFromFile, sealSecret } from './webhooks/secrets.ts';
+export { createWebhookWorker, WEBHOOK_CHANNEL, type WebhookWorker, type WebhookWorkerOptions } from './webhooks/worker.ts';
+export { checkWebhookUrl, DEFAULT_WEBHOOK_TIMEOUT_MS, postWebhook, type PostWebhookOptions, type WebhookOutcome } from './webhooks/safe-http.ts';
+export { DEFAULT_RETRY_POLICY, maxAttempts, type RetryPolicy, retryPolicy } from './webhooks/schedule.ts';
+export { generateWebhookKeyPair, generateWebhookSecret, webhookHeaders, webhookPublicKey } from './webhooks/signing.ts';

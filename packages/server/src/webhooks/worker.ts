@@ -140,13 +140,19 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       returning d.id, d.endpoint_id, d.attempt`;
   }
 
-  /** Milliseconds until the next delivery of an active endpoint may be claimed (its time, or its lease's end). */
+  /**
+   * Milliseconds until the next unleased delivery of an active endpoint falls due, read in the
+   * order of the due index. Another worker's lease running out is noticed within `pollIntervalMs`.
+   */
   async function msUntilNextDue(): Promise<number> {
-    const [row] = await sql<{ ms: number | null }[]>`
-      select (extract(epoch from min(greatest(d.next_attempt_at, coalesce(d.locked_until, d.next_attempt_at))) - now()) * 1000)::float8 as ms
+    const [row] = await sql<{ ms: number }[]>`
+      select (extract(epoch from d.next_attempt_at - now()) * 1000)::float8 as ms
       from webhook_deliveries d
-      join webhook_endpoints endpoint on endpoint.id = d.endpoint_id
-      where d.status in ('pending', 'retrying') and endpoint.is_active`;
+      where d.status in ('pending', 'retrying')
+        and (d.locked_until is null or d.locked_until < now())
+        and exists (select 1 from webhook_endpoints endpoint where endpoint.id = d.endpoint_id and endpoint.is_active)
+      order by d.next_attempt_at
+      limit 1`;
     return row?.ms ?? Number.POSITIVE_INFINITY;
   }
 

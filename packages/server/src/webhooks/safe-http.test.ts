@@ -1,5 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressProblem, checkWebhookUrl, postWebhook, type Resolver } from './safe-http.ts';
 
@@ -129,6 +135,40 @@ describe('postWebhook', () => {
     expect(outcome).toMatchObject({ success: true, status_code: 200, response_body: 'ok' });
     expect(resolve.calls).toEqual(['hooks.charter.test']);
     expect(requests[0]?.headers.host).toBe(`hooks.charter.test:${port}`);
+  });
+
+  it('over HTTPS, connects to the checked address, names the URL host in SNI and verifies the certificate', async () => {
+    // A self-signed certificate for the name, made for this test: the call must reach this server
+    // through the injected resolution, say the name in its TLS hello, and then refuse the certificate.
+    const dir = mkdtempSync(join(tmpdir(), 'charter-tls-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const keyFile = join(dir, 'key.pem');
+    const certFile = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=hooks.charter.test'], { stdio: 'ignore' });
+    const credentials = { key: readFileSync(keyFile), cert: readFileSync(certFile) };
+    const names: string[] = [];
+    let requests = 0;
+    const server = https.createServer(
+      {
+        ...credentials,
+        SNICallback: (name, callback) => {
+          names.push(name);
+          callback(null, tls.createSecureContext(credentials));
+        },
+      },
+      (_request, response) => {
+        requests += 1;
+        response.end();
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as net.AddressInfo).port;
+    const resolve = fixedResolver({ 'hooks.charter.test': ['127.0.0.1'] });
+    const outcome = await postWebhook(`https://hooks.charter.test:${port}/in`, '{}', {}, { resolve, allowedHosts: ['hooks.charter.test'] });
+    expect(outcome).toMatchObject({ success: false, error: expect.stringMatching(/^connection: .*self[- ]signed certificate/i) });
+    expect(names).toEqual(['hooks.charter.test']);
+    expect(requests).toBe(0);
   });
 
   it('does not follow redirects: a 3xx is a failure with its status', async () => {

@@ -140,13 +140,19 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
       returning d.id, d.endpoint_id, d.attempt`;
   }
 
-  /** Milliseconds until the next delivery of an active endpoint may be claimed (its time, or its lease's end). */
+  /**
+   * Milliseconds until the next unleased delivery of an active endpoint falls due, read in the
+   * order of the due index. Another worker's lease running out is noticed within `pollIntervalMs`.
+   */
   async function msUntilNextDue(): Promise<number> {
-    const [row] = await sql<{ ms: number | null }[]>`
-      select (extract(epoch from min(greatest(d.next_attempt_at, coalesce(d.locked_until, d.next_attempt_at))) - now()) * 1000)::float8 as ms
+    const [row] = await sql<{ ms: number }[]>`
+      select (extract(epoch from d.next_attempt_at - now()) * 1000)::float8 as ms
       from webhook_deliveries d
-      join webhook_endpoints endpoint on endpoint.id = d.endpoint_id
-      where d.status in ('pending', 'retrying') and endpoint.is_active`;
+      where d.status in ('pending', 'retrying')
+        and (d.locked_until is null or d.locked_until < now())
+        and exists (select 1 from webhook_endpoints endpoint where endpoint.id = d.endpoint_id and endpoint.is_active)
+      order by d.next_attempt_at
+      limit 1`;
     return row?.ms ?? Number.POSITIVE_INFINITY;
   }
 
@@ -229,8 +235,13 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     const status = outcome.success ? 'success' : delayMs === undefined ? 'failed' : 'retrying';
     // The receiver said it wants no more (Standard Webhooks: 410 Gone switches the endpoint off).
     const gone = statusCode === 410;
-    const recorded = await sql.begin(async (tx) => {
-      const updated = await tx`
+    const failed = !outcome.success;
+    const switchOff = sql`${failed} and (${gone} or endpoint.consecutive_failures + 1 >= ${policy.disableAfterFailures})`;
+    // One statement, so one round trip and atomic: the attempt and the counters are written only
+    // when the delivery's update found the lease still this worker's. If the lease ran out and
+    // another worker took the delivery over, its attempt is the one recorded.
+    const [row] = await sql<{ recorded: number }[]>`
+      with delivery as (
         update webhook_deliveries set
           attempt = ${attempt},
           status = ${status},
@@ -241,33 +252,29 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
           locked_by = null,
           updated_at = now()
         where id = ${delivery.id} and locked_by = ${workerId} and attempt = ${delivery.attempt}
-        returning id`;
-      // The lease ran out and another worker took the delivery over: its attempt is the one recorded.
-      if (updated.length === 0) return false;
-      await tx`
+        returning id, endpoint_id
+      ), attempt as (
         insert into webhook_attempts (delivery_id, attempt, status_code, response_time_ms, response_body, error)
-        values (${delivery.id}, ${attempt}, ${statusCode}, ${outcome.response_time_ms},
-          ${'response_body' in outcome ? outcome.response_body : null}, ${'error' in outcome ? outcome.error : null})`;
-      const disable = !outcome.success;
-      await tx`
-        update webhook_endpoints set
-          success_count = success_count + ${outcome.success ? 1 : 0},
-          failure_count = failure_count + ${outcome.success ? 0 : 1},
-          consecutive_failures = case when ${outcome.success} then 0 else consecutive_failures + 1 end,
+        select id, ${attempt}, ${statusCode}, ${outcome.response_time_ms},
+          ${'response_body' in outcome ? outcome.response_body : null}, ${'error' in outcome ? outcome.error : null}
+        from delivery
+      ), counters as (
+        update webhook_endpoints endpoint set
+          success_count = endpoint.success_count + ${outcome.success ? 1 : 0},
+          failure_count = endpoint.failure_count + ${failed ? 1 : 0},
+          consecutive_failures = case when ${outcome.success} then 0 else endpoint.consecutive_failures + 1 end,
           last_delivery_at = now(),
           disabled_reason = case
-            when is_active and ${disable} and ${gone} then ${'The receiver answered 410 Gone: it wants no more deliveries. PATCH is_active: true switches it back on.'}
-            when is_active and ${disable} and consecutive_failures + 1 >= ${policy.disableAfterFailures} then ${disabledReason(policy.disableAfterFailures)}
-            else disabled_reason end,
-          updated_at = case
-            when is_active and ${disable} and (${gone} or consecutive_failures + 1 >= ${policy.disableAfterFailures}) then now()
-            else updated_at end,
-          is_active = case
-            when ${disable} and (${gone} or consecutive_failures + 1 >= ${policy.disableAfterFailures}) then false
-            else is_active end
-        where id = ${delivery.endpoint_id}`;
-      return true;
-    });
+            when endpoint.is_active and ${failed} and ${gone} then ${'The receiver answered 410 Gone: it wants no more deliveries. PATCH is_active: true switches it back on.'}
+            when endpoint.is_active and ${switchOff} then ${disabledReason(policy.disableAfterFailures)}
+            else endpoint.disabled_reason end,
+          updated_at = case when endpoint.is_active and ${switchOff} then now() else endpoint.updated_at end,
+          is_active = case when ${switchOff} then false else endpoint.is_active end
+        from delivery
+        where endpoint.id = delivery.endpoint_id
+      )
+      select count(*)::int as recorded from delivery`;
+    const recorded = (row?.recorded ?? 0) > 0;
     if (recorded) attemptsRecorded += 1;
   }
 

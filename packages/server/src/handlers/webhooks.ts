@@ -108,7 +108,7 @@ async function addSecret(tx: TransactionSql, endpointId: string, kind: EndpointR
 }
 
 /** The secrets that sign the endpoint's deliveries now, the current one first, opened. */
-export async function liveSecrets(sql: Queryable, endpointId: string, key: Buffer): Promise<string[]> {
+async function liveSecrets(sql: Queryable, endpointId: string, key: Buffer): Promise<string[]> {
   const rows = await sql<{ sealed: Buffer }[]>`
     select sealed from webhook_secrets
     where endpoint_id = ${endpointId} and (expires_at is null or expires_at > now())

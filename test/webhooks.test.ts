@@ -176,6 +176,7 @@ describe('webhook endpoints', () => {
         'https://user:secret@example.com/hook',
         'ftp://example.com/hook',
         'not a url',
+        'https://example.com/\u0000',
         receiver.url,
       ];
       for (const url of cases) {

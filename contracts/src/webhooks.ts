@@ -228,6 +228,8 @@ export const WebhookTestResult = z
 const webhookUrl = z
   .url({ protocol: /^https?$/, error: 'Must be an absolute https:// URL.' })
   .max(2048)
+  // The URL parser takes a NUL in the path (and would send it as %00); PostgreSQL cannot store it.
+  .regex(NO_NUL, NO_NUL_MESSAGE)
   .meta({ description: 'Where events are POSTed: an `https://` URL on a public address.', example: 'https://example.com/webhooks/charter' });
 const webhookEvents = z
   .array(WebhookEventPattern)

@@ -2025,7 +2025,6 @@ export interface components {
         };
         CreateWebhookRequest: {
             /**
-             * Format: uri
              * @description Where events are POSTed: an `https://` URL on a public address.
              * @example https://example.com/webhooks/charter
              */
@@ -2044,7 +2043,6 @@ export interface components {
         };
         UpdateWebhookRequest: {
             /**
-             * Format: uri
              * @description Where events are POSTed: an `https://` URL on a public address.
              * @example https://example.com/webhooks/charter
              */

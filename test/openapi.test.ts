@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { endpoints } from '@charter/contracts';
+import { endpoints, WEBHOOK_EVENT_SCHEMAS, WEBHOOK_EVENT_TYPES } from '@charter/contracts';
 import { validate } from '@readme/openapi-parser';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,28 @@ export async function sample(): Promise<string> {
     );
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
+  });
+});
+
+describe('the webhooks of the document', () => {
+  it('describe every event type, its body the event schema, signed by the Standard Webhooks headers; the 3.0 document carries them as x-webhooks', async () => {
+    expect(Object.keys(served.webhooks)).toEqual(WEBHOOK_EVENT_TYPES);
+    for (const type of WEBHOOK_EVENT_TYPES) {
+      const operation = served.webhooks[type].post;
+      const ref: string = operation.requestBody.content['application/json'].schema.$ref;
+      const schema = served.components.schemas[ref.split('/').at(-1) as string];
+      expect(schema.properties.type.const, type).toBe(type);
+      expect(schema.required).toEqual(['id', 'type', 'created_at', 'workspace_id', 'data']);
+      expect(operation.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+      // The example is a valid event of its type.
+      const example = operation.requestBody.content['application/json'].example;
+      expect(WEBHOOK_EVENT_SCHEMAS[type].strict().parse(example)).toEqual(example);
+    }
+    // One schema per resource, shared by the paths and the events.
+    expect(served.components.schemas.RecordCreatedEvent.properties.data).toEqual({ $ref: '#/components/schemas/Record' });
+    const downgraded = await (await fetch(`${server.url}/api/v1/openapi-3.0.json`)).json();
+    expect(downgraded.webhooks).toBeUndefined();
+    expect(Object.keys(downgraded['x-webhooks'])).toEqual(WEBHOOK_EVENT_TYPES);
   });
 });
 

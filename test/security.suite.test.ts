@@ -13,13 +13,17 @@ const badKeys: Record<string, string | null> = {};
 let otherWorkspaceKey: string;
 let otherWorkspaceKeyId: string;
 let unrelatedScopeKey: string;
+let usageOnlyKey: string;
 
 beforeAll(async () => {
   server = await startTestServer();
+  // Created first, so that the changes below give it deliveries.
+  const webhookId = (await call(server, 'POST', '/webhooks', { body: { url: 'https://example.com/hook', events: ['*'] } })).body.id;
   const moduleId = (await createModule(server, [{ name: 'email', type: 'string' }])).id;
   const recordId = (await call(server, 'POST', `/modules/${moduleId}/records`, { body: { data: { email: 'a@b.c' } } })).body.id;
   const keyId = (await call(server, 'POST', '/api-keys', { body: { name: 'target', scopes: ['modules:read'] } })).body.id;
-  ids = { module_id: moduleId, record_id: recordId, key_id: keyId };
+  const deliveryId = (await call(server, 'GET', `/webhooks/${webhookId}/deliveries`)).body.data[0].id;
+  ids = { module_id: moduleId, record_id: recordId, key_id: keyId, webhook_id: webhookId, delivery_id: deliveryId };
 
   const valid = generateApiKey().plaintext;
   const expired = await call(server, 'POST', '/api-keys', { body: { name: 'expired', scopes: ['*'] } });
@@ -41,6 +45,7 @@ beforeAll(async () => {
   // The other workspace asks for the first one's module: its own access log then names that id.
   expect((await call(server, 'GET', `/modules/${moduleId}`, { key: otherWorkspaceKey })).status).toBe(404);
   unrelatedScopeKey = (await call(server, 'POST', '/api-keys', { body: { name: 'webhooks only', scopes: ['webhooks:read'] } })).body.key;
+  usageOnlyKey = (await call(server, 'POST', '/api-keys', { body: { name: 'usage only', scopes: ['usage:read'] } })).body.key;
 });
 afterAll(() => server.close());
 
@@ -66,7 +71,8 @@ describe.each(routes.map((contract) => [`${contract.method} ${contract.path}`, c
   });
 
   it('answers 403 naming the required scopes to a key without them', async () => {
-    const response = await request(contract, unrelatedScopeKey);
+    const unrelated = contract.scopes.some((scope) => scope.startsWith('webhooks:')) ? usageOnlyKey : unrelatedScopeKey;
+    const response = await request(contract, unrelated);
     expect(response.status).toBe(403);
     expect(response.body).toMatchObject({ error: 'access_denied', required_scopes: contract.scopes });
     expect(response.body.message).toBe(`Insufficient permissions. Required scope: ${contract.scopes.join(', ')}`);

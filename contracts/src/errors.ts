@@ -6,6 +6,7 @@ import { z } from 'zod';
  */
 export const ERROR_CODES = {
   bad_request: 400,
+  cannot_retry: 400,
   unauthorized: 401,
   access_denied: 403,
   not_found: 404,
@@ -33,7 +34,7 @@ export const MAX_JSON_DEPTH = 64;
 
 /** Human descriptions of each error status, used as the response descriptions in the document. */
 export const ERROR_STATUS_DESCRIPTIONS: Record<ErrorStatus, string> = {
-  400: `Malformed request: unparsable JSON, JSON nested deeper than ${MAX_JSON_DEPTH} levels, or a malformed header such as Idempotency-Key.`,
+  400: `Malformed request: unparsable JSON, JSON nested deeper than ${MAX_JSON_DEPTH} levels, or a malformed header such as Idempotency-Key (\`bad_request\`); or a webhook delivery that succeeded or was abandoned, which cannot be retried (\`cannot_retry\`).`,
   401: 'Missing, malformed, unknown, expired or revoked API key. All of these look the same.',
   403: 'The key lacks a required scope; `required_scopes` names them.',
   404: 'Unknown route, a resource that does not exist in this workspace, or the records of a module whose `api_enabled` is false.',

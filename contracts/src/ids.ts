@@ -9,6 +9,8 @@ export const ID_PREFIXES = {
   request: 'req',
   webhook: 'whk',
   delivery: 'dlv',
+  event: 'evt',
+  webhookSecret: 'whs',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

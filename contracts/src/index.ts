@@ -2,6 +2,7 @@ import * as apiKeys from './api-keys.ts';
 import * as modules from './modules.ts';
 import * as records from './records.ts';
 import * as usage from './usage.ts';
+import * as webhooks from './webhooks.ts';
 
 export * from './endpoint.ts';
 export * from './errors.ts';
@@ -14,6 +15,7 @@ export * from './records.ts';
 export * from './api-keys.ts';
 export * from './rate-limits.ts';
 export * from './usage.ts';
+export * from './webhooks.ts';
 
 /** Every endpoint of the API, by operation id. The server and the document are built from this. */
 export const endpoints = {
@@ -35,6 +37,15 @@ export const endpoints = {
   rotateApiKey: apiKeys.rotateApiKey,
   getApiKeyUsage: usage.getApiKeyUsage,
   listAccessLogs: usage.listAccessLogs,
+  listWebhooks: webhooks.listWebhooks,
+  createWebhook: webhooks.createWebhook,
+  getWebhook: webhooks.getWebhook,
+  updateWebhook: webhooks.updateWebhook,
+  deleteWebhook: webhooks.deleteWebhook,
+  rotateWebhookSecret: webhooks.rotateWebhookSecret,
+  testWebhook: webhooks.testWebhook,
+  listWebhookDeliveries: webhooks.listWebhookDeliveries,
+  retryWebhookDelivery: webhooks.retryWebhookDelivery,
 } as const;
 
 export type Endpoints = typeof endpoints;

@@ -41,6 +41,11 @@ INEXPRESSIBLE_RULES = {
     "PATCH /modules/{module_id}/records/{record_id}": ["data.*"],
     "POST /api-keys": ["expires_at", "scopes"],
     "PATCH /api-keys/{key_id}": ["expires_at"],
+    "GET /webhooks": ["cursor", "sort"],
+    "GET /webhooks/{webhook_id}/deliveries": ["cursor", "sort"],
+    # url: https on a public address (a literal private, loopback, link-local or metadata address is refused).
+    "POST /webhooks": ["url"],
+    "PATCH /webhooks/{webhook_id}": ["url"],
 }
 CURSOR_ONLY = {"cursor", "sort"}
 

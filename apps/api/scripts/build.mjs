@@ -1,4 +1,4 @@
-// Builds what `pnpm start` and `pnpm cli` run: `src/main.ts` and `src/cli.ts`, each bundled with
+// Builds what `pnpm start`, `pnpm cli` and `pnpm worker` run: `src/main.ts`, `src/cli.ts` and `src/worker.ts`, each bundled with
 // what it imports into one plain JavaScript file in `dist/`, so that they start with `node` alone.
 // Running the sources through tsx compiled about 60 modules at every start and loaded some 300
 // more one by one: about 0.6 s more CPU and 45 MB more memory at every start (README.md, "Footprint").
@@ -15,7 +15,7 @@ const apiDir = fileURLToPath(new URL('../', import.meta.url));
 const rootDir = join(apiDir, '../..');
 export const outdir = join(apiDir, 'dist');
 const manifestFile = join(outdir, 'build-inputs.json');
-const entryPoints = ['src/main.ts', 'src/cli.ts'];
+const entryPoints = ['src/main.ts', 'src/cli.ts', 'src/worker.ts'];
 
 /**
  * Packages left out of the bundle and loaded from where they are installed: PGlite reads its

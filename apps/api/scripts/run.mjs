@@ -6,7 +6,7 @@
 import { build, isStale, outdir } from './build.mjs';
 import { buildConsole, consoleIsStale } from './console-build.mjs';
 
-const ENTRY_POINTS = ['main', 'cli'];
+const ENTRY_POINTS = ['main', 'cli', 'worker'];
 const entry = process.argv[2];
 if (!ENTRY_POINTS.includes(entry ?? '')) {
   console.error(`Usage: node scripts/run.mjs <${ENTRY_POINTS.join('|')}> [arguments]`);

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_RETENTION, MIN_RETENTION, parseCorsOrigins } from '@charter/server';
+import { DEFAULT_RETENTION, DEFAULT_RETRY_POLICY, DEFAULT_WEBHOOK_TIMEOUT_MS, MIN_RETENTION, parseCorsOrigins, parseSealingKey } from '@charter/server';
 import { z } from 'zod';
 
 /** Where the embedded database keeps its files by default: `.data/pglite` at the repository root. */
@@ -48,6 +48,27 @@ const Settings = z.object({
   WORKSPACE_MAX_QUEUED: integer(0, 10_000).default(16),
   WORKSPACE_QUEUE_TIMEOUT_MS: integer(0, 600_000).default(1_000),
   CORS_ORIGINS: origins.default([]),
+  // Webhooks: signing secrets' sealing key (packages/server/src/webhooks/secrets.ts); base64 of 32 bytes.
+  CHARTER_SEALING_KEY: z
+    .string()
+    .refine((text) => typeof parseSealingKey(text) !== 'string', 'must be base64 of 32 random bytes (for example: openssl rand -base64 32)')
+    .transform((text) => parseSealingKey(text) as Buffer)
+    .optional(),
+  // The delivery call (safe-http.ts): hosts allowed over HTTP and on non-public addresses, comma-separated; its deadline.
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .transform((text) => text.split(',').map((host) => host.trim()).filter((host) => host !== ''))
+    .default([]),
+  WEBHOOK_TIMEOUT_MS: integer(100, 300_000).default(DEFAULT_WEBHOOK_TIMEOUT_MS),
+  // Delivery: the worker (packages/server/src/webhooks/worker.ts) and its schedule (schedule.ts).
+  WEBHOOK_WORKER: z.enum(['on', 'off'], 'must be on or off').default('on'),
+  WEBHOOK_WORKER_CONCURRENCY: integer(1, 1000).default(8),
+  WEBHOOK_RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^\d{1,10}(,\d{1,10})*$/, 'must be waits in milliseconds separated by commas, like 5000,300000')
+    .transform((text) => text.split(',').map(Number))
+    .default([...DEFAULT_RETRY_POLICY.delaysMs]),
+  WEBHOOK_DISABLE_AFTER_FAILURES: integer(1, 1_000_000).default(DEFAULT_RETRY_POLICY.disableAfterFailures),
 });
 
 export type Settings = z.infer<typeof Settings>;

@@ -2,11 +2,13 @@ import { bootstrapWorkspace, createApp, listen } from '@charter/server';
 import { loadSettings, workspaceMaxConcurrency } from './config.ts';
 import { openDatabase } from './database.ts';
 import { listenProblem } from './preflight.ts';
+import { startWebhookWorker, webhookOptions } from './webhook-worker.ts';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
   const problem = await listenProblem(settings.HOST, settings.PORT);
   if (problem) throw new Error(`Invalid settings:\n  ${problem}`);
+  const webhooks = await webhookOptions(settings);
   const database = await openDatabase(settings);
   const first = await bootstrapWorkspace(database.sql, { name: 'My workspace' });
   const app = createApp({
@@ -28,8 +30,11 @@ async function main(): Promise<void> {
       queueTimeoutMs: settings.WORKSPACE_QUEUE_TIMEOUT_MS,
     },
     corsOrigins: settings.CORS_ORIGINS,
+    webhooks,
   });
   const running = await listen(app, settings.PORT, settings.HOST);
+  // After listen: a worker sending while the port turned out to be taken would be left running.
+  const worker = settings.WEBHOOK_WORKER === 'on' ? await startWebhookWorker(settings, database, webhooks) : undefined;
   const where = database.kind === 'pglite' ? `embedded PostgreSQL (PGlite) in ${database.location}` : `PostgreSQL at ${database.location}`;
   console.log(`Charter API listening on ${running.url} (database: ${where})`);
   console.log(`API reference: ${running.url}/docs`);
@@ -55,7 +60,8 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal} received: finishing in-flight requests`);
     // Stops accepting, waits for in-flight requests, then flushes the buffered access log.
-    await running.close(settings.SHUTDOWN_TIMEOUT_MS);
+    // The webhook worker, meanwhile, finishes its attempts in flight and records them.
+    await Promise.all([running.close(settings.SHUTDOWN_TIMEOUT_MS), worker?.stop()]);
     await database.close();
     console.log('Stopped.');
     process.exit(0);

@@ -6,6 +6,7 @@ import { Charter } from './client.ts';
 import {
   AccessDeniedError,
   BadRequestError,
+  CannotRetryError,
   CharterError,
   ConflictError,
   IdempotencyKeyInUseError,
@@ -30,6 +31,7 @@ const createModule = (client: Charter<paths, boolean>) => client.POST('/modules'
 describe('throwOnError', () => {
   it.each([
     [400, 'bad_request', BadRequestError],
+    [400, 'cannot_retry', CannotRetryError],
     [401, 'unauthorized', UnauthorizedError],
     [403, 'access_denied', AccessDeniedError],
     [404, 'not_found', NotFoundError],

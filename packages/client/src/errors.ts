@@ -88,6 +88,11 @@ export class BadRequestError extends CharterError {
   override name = 'BadRequestError';
 }
 
+/** 400 `cannot_retry`: a webhook delivery that succeeded or was abandoned cannot be retried. */
+export class CannotRetryError extends CharterError {
+  override name = 'CannotRetryError';
+}
+
 /** 401 `unauthorized`: the API key is missing, malformed, unknown, expired or revoked. */
 export class UnauthorizedError extends CharterError {
   override name = 'UnauthorizedError';
@@ -197,6 +202,7 @@ type ErrorClass = new (message: string, init: CharterErrorInit) => CharterError;
 // Typed over the document's codes, so a code added to the API is a compile error here until it has its class.
 const BY_CODE: Record<ApiErrorCode, ErrorClass> = {
   bad_request: BadRequestError,
+  cannot_retry: CannotRetryError,
   unauthorized: UnauthorizedError,
   access_denied: AccessDeniedError,
   not_found: NotFoundError,

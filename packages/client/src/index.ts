@@ -18,6 +18,7 @@ export {
   AccessDeniedError,
   type ApiErrorCode,
   BadRequestError,
+  CannotRetryError,
   CharterError,
   type CharterErrorCode,
   type CharterErrorInit,
@@ -42,4 +43,16 @@ export type * from './generated/models.ts';
 export type { components, operations, paths } from './generated/schema.ts';
 export { type ListPage, Paginator, type ToArrayOptions } from './pagination.ts';
 export { RateLimitGate } from './rate-limit.ts';
+export type { WebhookEvent, WebhookEventOf } from './webhook-events.ts';
 export { type AttemptEvent, createRetryFetch, type FetchLike, RETRY_DEFAULTS, type RetryEvent, type RetryFetchOptions, type RetryOptions } from './retry.ts';
+export {
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookIdStore,
+  type WebhookRejection,
+  WebhookReplayError,
+  type WebhookRequestHeaders,
+  WebhookSignatureError,
+  WebhookTimestampError,
+  WebhookVerificationError,
+} from './webhooks.ts';

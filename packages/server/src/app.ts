@@ -7,6 +7,7 @@ import { ApiError } from './errors.ts';
 import type { Handlers } from './handlers/types.ts';
 import { consoleAnswer, isConsolePath } from './http/console.ts';
 import { createCors } from './http/cors.ts';
+import { webhookHandlers } from './handlers/webhooks.ts';
 import { DOCS_PAGE, DOCS_SECURITY_HEADERS, docsAsset } from './http/docs.ts';
 import { requestIdFor } from './http/request-id.ts';
 import { requestUrl } from './http/request-target.ts';
@@ -21,6 +22,7 @@ import { purgeExpired, type Retention, resolveRetention } from './maintenance/re
 import { buildOpenApiDocument } from './openapi/document.ts';
 import { downgradeToOpenApi30 } from './openapi/downgrade.ts';
 import { buildRouter, handlers as defaultHandlers } from './router.ts';
+import type { WebhookOptions } from './webhooks/options.ts';
 
 export interface AppOptions {
   /** The database: everything that must be durable goes through it. */
@@ -53,6 +55,11 @@ export interface AppOptions {
    * http/cors.ts). Default: none, and no CORS header is sent.
    */
   corsOrigins?: readonly string[];
+  /**
+   * Webhook settings: the sealing key of signing secrets, and hosts allowed over HTTP and on
+   * private addresses. Default: a key for this process alone (see `ephemeralWebhookOptions`).
+   */
+  webhooks?: WebhookOptions;
 }
 
 export interface App {
@@ -74,7 +81,7 @@ export function createApp(options: AppOptions): App {
   const { sql } = options;
   const fastSql = options.fastSql ?? sql;
   const logError = options.logError ?? ((message, error) => console.error(message, error));
-  const router = buildRouter({ ...defaultHandlers, ...options.handlers });
+  const router = buildRouter({ ...defaultHandlers, ...(options.webhooks && webhookHandlers(options.webhooks)), ...options.handlers });
   const document = buildOpenApiDocument(router);
   const documentJson = JSON.stringify(document);
   // The same document in OpenAPI 3.0.3, for generators that do not read 3.1.

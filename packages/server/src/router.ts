@@ -4,8 +4,10 @@ import * as apiKeys from './handlers/api-keys.ts';
 import * as modules from './handlers/modules.ts';
 import * as records from './handlers/records.ts';
 import * as usage from './handlers/usage.ts';
+import { webhookHandlers } from './handlers/webhooks.ts';
 import type { AuthedContext, Handlers } from './handlers/types.ts';
 import { t } from './trpc.ts';
+import { ephemeralWebhookOptions } from './webhooks/options.ts';
 
 /** Which function serves which endpoint. Adding an endpoint: a contract, then one line here. */
 export const handlers: Handlers = {
@@ -27,6 +29,8 @@ export const handlers: Handlers = {
   rotateApiKey: apiKeys.rotateApiKey,
   getApiKeyUsage: usage.getApiKeyUsage,
   listAccessLogs: usage.listAccessLogs,
+  // Bound to a server's webhook settings by createApp; these serve a router built without them.
+  ...webhookHandlers(ephemeralWebhookOptions()),
 };
 
 export function procedureFor(operationId: string, contract: EndpointContract, handler: (ctx: AuthedContext, input: never) => Promise<unknown>) {

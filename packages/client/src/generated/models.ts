@@ -27,6 +27,18 @@ export type Tier = Schemas['Tier'];
 /** Bucket size. */
 export type UsageGranularity = Schemas['UsageGranularity'];
 
+/** An event type (`record.created`), every type of one resource (`record.*`), or every type (`*`). */
+export type WebhookEventPattern = Schemas['WebhookEventPattern'];
+
+/** `hmac`: Standard Webhooks `v1,` signatures (HMAC-SHA256) under a `whsec_` secret the receiver holds. `ed25519`: `v1a,` signatures the receiver verifies with the endpoint's `public_key` (`whpk_…`); it then holds nothing that could sign. */
+export type WebhookSigning = Schemas['WebhookSigning'];
+
+/** `pending`: not tried yet. `retrying`: failed, tried again at `next_retry_at`. `success`: answered with a 2xx. `failed`: abandoned after the last attempt of the retry schedule. */
+export type DeliveryStatus = Schemas['DeliveryStatus'];
+
+/** The type of an event. */
+export type WebhookEventType = Schemas['WebhookEventType'];
+
 /** Machine-readable error code. */
 export type ErrorCode = Schemas['ErrorCode'];
 
@@ -58,11 +70,63 @@ export interface UsageBucket extends Schema<'UsageBucket'> {}
 
 export interface AccessLogList extends Schema<'AccessLogList'> {}
 
+export interface WebhookEndpointList extends Schema<'WebhookEndpointList'> {}
+
+/** A URL that receives the workspace's events. Its signing secret is only ever shown when it is created or rotated. */
+export interface WebhookEndpoint extends Schema<'WebhookEndpoint'> {}
+
+/** A new webhook endpoint, with its signing secret. */
+export interface WebhookEndpointWithSecret extends Schema<'WebhookEndpointWithSecret'> {}
+
+/** An endpoint with its new signing secret, and when the previous one stops signing. */
+export interface RotatedWebhookEndpoint extends Schema<'RotatedWebhookEndpoint'> {}
+
+/** `{success, status_code, response_time_ms, response_body}` when the endpoint answered, `{success: false, error, response_time_ms}` when it did not. */
+export interface WebhookTestResult extends Schema<'WebhookTestResult'> {}
+
+export interface WebhookDeliveryList extends Schema<'WebhookDeliveryList'> {}
+
+/** One event on its way to one endpoint. */
+export interface WebhookDelivery extends Schema<'WebhookDelivery'> {}
+
 /** One typed field of a module's records. */
 export interface ModuleField extends Schema<'ModuleField'> {}
 
 /** The envelope of every 4xx and 5xx response. */
 export interface ErrorResponse extends Schema<'ErrorResponse'> {}
+
+/** A module was created. `data` is the module as the API shows it. */
+export interface ModuleCreatedEvent extends Schema<'ModuleCreatedEvent'> {}
+
+/** A module was updated. `data` is the module as the API shows it. */
+export interface ModuleUpdatedEvent extends Schema<'ModuleUpdatedEvent'> {}
+
+/** A module was deleted. `data` is the module as the API shows it, as it was when it was deleted. */
+export interface ModuleDeletedEvent extends Schema<'ModuleDeletedEvent'> {}
+
+/** A record was created. `data` is the record as the API shows it. */
+export interface RecordCreatedEvent extends Schema<'RecordCreatedEvent'> {}
+
+/** A record was updated. `data` is the record as the API shows it. */
+export interface RecordUpdatedEvent extends Schema<'RecordUpdatedEvent'> {}
+
+/** A record was deleted. `data` is the record as the API shows it, as it was when it was deleted. */
+export interface RecordDeletedEvent extends Schema<'RecordDeletedEvent'> {}
+
+/** A api key was created. `data` is the api key as the API shows it. */
+export interface ApiKeyCreatedEvent extends Schema<'ApiKeyCreatedEvent'> {}
+
+/** A api key was rotated. `data` is the api key as the API shows it. */
+export interface ApiKeyRotatedEvent extends Schema<'ApiKeyRotatedEvent'> {}
+
+/** A api key was revoked. `data` is the api key as the API shows it, as it was when it was revoked. */
+export interface ApiKeyRevokedEvent extends Schema<'ApiKeyRevokedEvent'> {}
+
+/** Sent by `POST /webhooks/{webhook_id}/test`, to the one endpoint, whatever it subscribes to. */
+export interface WebhookTestEvent extends Schema<'WebhookTestEvent'> {}
+
+/** The data of a `webhook.test` event. */
+export interface WebhookTestData extends Schema<'WebhookTestData'> {}
 
 /** A collection of records that share typed fields. Every property is present, except those the request's `fields` parameter left out (`id` is always present). */
 export interface ModuleListItem extends Schema<'ModuleListItem'> {}
@@ -75,6 +139,12 @@ export interface ApiKeyListItem extends Schema<'ApiKeyListItem'> {}
 
 /** One call to the API. Every property is present, except those the request's `fields` parameter left out (`request_id` is always present). */
 export interface AccessLogEntryListItem extends Schema<'AccessLogEntryListItem'> {}
+
+/** A URL that receives the workspace's events. Its signing secret is only ever shown when it is created or rotated. Every property is present, except those the request's `fields` parameter left out (`id` is always present). */
+export interface WebhookEndpointListItem extends Schema<'WebhookEndpointListItem'> {}
+
+/** One event on its way to one endpoint. Every property is present, except those the request's `fields` parameter left out (`id` is always present). */
+export interface WebhookDeliveryListItem extends Schema<'WebhookDeliveryListItem'> {}
 
 export interface CreateModuleRequest extends Schema<'CreateModuleRequest'> {}
 
@@ -89,3 +159,9 @@ export interface CreateApiKeyRequest extends Schema<'CreateApiKeyRequest'> {}
 export interface UpdateApiKeyRequest extends Schema<'UpdateApiKeyRequest'> {}
 
 export interface RotateApiKeyRequest extends Schema<'RotateApiKeyRequest'> {}
+
+export interface CreateWebhookRequest extends Schema<'CreateWebhookRequest'> {}
+
+export interface UpdateWebhookRequest extends Schema<'UpdateWebhookRequest'> {}
+
+export interface RotateWebhookSecretRequest extends Schema<'RotateWebhookSecretRequest'> {}

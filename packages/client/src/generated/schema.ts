@@ -258,6 +258,156 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Lists the workspace's webhook endpoints, newest first by default. Secrets are never shown.
+         *
+         *     Required scopes: `webhooks:read`.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a URL for the workspace's events. Each event is POSTed as JSON, signed as Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The `whsec_` secret is made by the server and is in this response only; with `signing: "ed25519"` there is no secret to hand out, and receivers verify with `public_key`. The URL must be `https://` on a public address: loopback, private, link-local and metadata addresses are refused (422) unless the server's settings allow the host.
+         *
+         *     Required scopes: `webhooks:write`.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description Returns one webhook endpoint of the workspace, with its delivery counters, without its secret.
+         *
+         *     Required scopes: `webhooks:read`.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint with its secrets and its deliveries: nothing more is sent to it.
+         *
+         *     Required scopes: `webhooks:delete`.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint
+         * @description Changes the URL, the events or the description, or switches the endpoint off or on. `is_active: true` switches an endpoint that was switched off automatically back on and clears `disabled_reason`; deliveries that waited meanwhile then go out.
+         *
+         *     Required scopes: `webhooks:write`.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook signing secret
+         * @description Makes a new signing secret (or Ed25519 key pair) for the endpoint. Until `previous_secret_expires_at` every delivery carries two signatures in `webhook-signature`, one per secret, so a receiver still holding the previous secret keeps accepting them; afterwards only the new one signs. The new secret is in this response only.
+         *
+         *     Required scopes: `webhooks:write`.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Sends a signed `webhook.test` event to the endpoint now, whether or not it is active, and answers with what happened. Nothing is queued or retried, and the endpoint's counters do not change.
+         *
+         *     Required scopes: `webhooks:write`.
+         */
+        post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List deliveries
+         * @description Lists the endpoint's deliveries, newest first by default, optionally only those of one status or one event type.
+         *
+         *     Required scopes: `webhooks:read`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery now
+         * @description Makes a `pending` or `retrying` delivery due now instead of at `next_retry_at`: the next attempt goes out at once (once the endpoint is active). A delivery that succeeded or was abandoned (`success`, `failed`) cannot be retried: 400 `cannot_retry`.
+         *
+         *     Required scopes: `webhooks:write`.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -319,7 +469,208 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "module.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.created
+         * @description A module was created. `data` is the module as the API shows it. Sent as a signed POST to each active endpoint subscribed to `module.created`, `module.*` or `*`.
+         */
+        post: operations["moduleCreatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "module.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.updated
+         * @description A module was updated. `data` is the module as the API shows it. Sent as a signed POST to each active endpoint subscribed to `module.updated`, `module.*` or `*`.
+         */
+        post: operations["moduleUpdatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "module.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * module.deleted
+         * @description A module was deleted. `data` is the module as the API shows it, as it was when it was deleted. Sent as a signed POST to each active endpoint subscribed to `module.deleted`, `module.*` or `*`.
+         */
+        post: operations["moduleDeletedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "record.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * record.created
+         * @description A record was created. `data` is the record as the API shows it. Sent as a signed POST to each active endpoint subscribed to `record.created`, `record.*` or `*`.
+         */
+        post: operations["recordCreatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "record.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * record.updated
+         * @description A record was updated. `data` is the record as the API shows it. Sent as a signed POST to each active endpoint subscribed to `record.updated`, `record.*` or `*`.
+         */
+        post: operations["recordUpdatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "record.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * record.deleted
+         * @description A record was deleted. `data` is the record as the API shows it, as it was when it was deleted. Sent as a signed POST to each active endpoint subscribed to `record.deleted`, `record.*` or `*`.
+         */
+        post: operations["recordDeletedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * api_key.created
+         * @description A api key was created. `data` is the api key as the API shows it. Sent as a signed POST to each active endpoint subscribed to `api_key.created`, `api_key.*` or `*`.
+         */
+        post: operations["apiKeyCreatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.rotated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * api_key.rotated
+         * @description A api key was rotated. `data` is the api key as the API shows it. Sent as a signed POST to each active endpoint subscribed to `api_key.rotated`, `api_key.*` or `*`.
+         */
+        post: operations["apiKeyRotatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * api_key.revoked
+         * @description A api key was revoked. `data` is the api key as the API shows it, as it was when it was revoked. Sent as a signed POST to each active endpoint subscribed to `api_key.revoked`, `api_key.*` or `*`.
+         */
+        post: operations["apiKeyRevokedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test
+         * @description Sent by `POST /webhooks/{webhook_id}/test`, to the one endpoint, whatever it subscribes to. Sent as a signed POST to each active endpoint subscribed to `webhook.test`, `webhook.*` or `*` (this one only by the test call).
+         */
+        post: operations["webhookTestWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description One typed field of a module's records. */
@@ -368,10 +719,34 @@ export interface components {
          */
         UsageGranularity: "minute" | "hour" | "day";
         /**
+         * @description An event type (`record.created`), every type of one resource (`record.*`), or every type (`*`).
+         * @example record.*
+         * @enum {string}
+         */
+        WebhookEventPattern: "*" | "module.*" | "record.*" | "api_key.*" | "module.created" | "module.updated" | "module.deleted" | "record.created" | "record.updated" | "record.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked";
+        /**
+         * @description `hmac`: Standard Webhooks `v1,` signatures (HMAC-SHA256) under a `whsec_` secret the receiver holds. `ed25519`: `v1a,` signatures the receiver verifies with the endpoint's `public_key` (`whpk_…`); it then holds nothing that could sign.
+         * @example hmac
+         * @enum {string}
+         */
+        WebhookSigning: "hmac" | "ed25519";
+        /**
+         * @description `pending`: not tried yet. `retrying`: failed, tried again at `next_retry_at`. `success`: answered with a 2xx. `failed`: abandoned after the last attempt of the retry schedule.
+         * @example success
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "success" | "failed" | "retrying";
+        /**
+         * @description The type of an event.
+         * @example record.created
+         * @enum {string}
+         */
+        WebhookEventType: "module.created" | "module.updated" | "module.deleted" | "record.created" | "record.updated" | "record.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "webhook.test";
+        /**
          * @description Machine-readable error code.
          * @enum {string}
          */
-        ErrorCode: "bad_request" | "unauthorized" | "access_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_in_use" | "payload_too_large" | "request_headers_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "rate_limit_exceeded" | "server_error" | "service_unavailable";
+        ErrorCode: "bad_request" | "cannot_retry" | "unauthorized" | "access_denied" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_key_in_use" | "payload_too_large" | "request_headers_too_large" | "unsupported_media_type" | "validation_failed" | "idempotency_key_reused" | "rate_limit_exceeded" | "server_error" | "service_unavailable";
         ModuleList: {
             data: Models.ModuleListItem[];
             /**
@@ -757,6 +1132,264 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
         };
+        WebhookEndpointList: {
+            data: Models.WebhookEndpointListItem[];
+            /**
+             * Format: int64
+             * @description How many items match the filters.
+             */
+            total: number;
+            limit: number;
+            /** @description The page number, or null on a cursor walk. */
+            page: number | null;
+            has_more: boolean;
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        /**
+         * @description A URL that receives the workspace's events. Its signing secret is only ever shown when it is created or rotated.
+         * @example {
+         *       "id": "whk_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "url": "https://example.com/webhooks/charter",
+         *       "events": [
+         *         "record.*"
+         *       ],
+         *       "description": "CRM sync",
+         *       "is_active": true,
+         *       "disabled_reason": null,
+         *       "signing": "hmac",
+         *       "public_key": null,
+         *       "success_count": 42,
+         *       "failure_count": 1,
+         *       "consecutive_failures": 0,
+         *       "last_delivery_at": "2026-11-22T08:15:30.123Z",
+         *       "created_at": "2026-11-22T08:15:30.123Z",
+         *       "updated_at": "2026-11-22T08:15:30.123Z"
+         *     }
+         */
+        WebhookEndpoint: {
+            /**
+             * @description The webhook endpoint ID.
+             * @example whk_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            url: string;
+            events: Models.WebhookEventPattern[];
+            description: string | null;
+            /** @description Whether events are delivered to it. Switched off after too many consecutive failed attempts (see `disabled_reason`). */
+            is_active: boolean;
+            /** @description Why it was switched off automatically; null while active. */
+            disabled_reason: string | null;
+            signing: Models.WebhookSigning;
+            /** @description For `ed25519` signing, the `whpk_…` key that verifies its signatures; null for `hmac`. */
+            public_key: string | null;
+            /**
+             * Format: int64
+             * @description Attempts answered with a 2xx.
+             */
+            success_count: number;
+            /**
+             * Format: int64
+             * @description Attempts that failed (no answer in time, or not a 2xx).
+             */
+            failure_count: number;
+            /** @description Failed attempts since the last success. */
+            consecutive_failures: number;
+            /** @description When the last attempt was made. */
+            last_delivery_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at: string;
+        };
+        /** @description A new webhook endpoint, with its signing secret. */
+        WebhookEndpointWithSecret: {
+            /**
+             * @description The webhook endpoint ID.
+             * @example whk_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            url: string;
+            events: Models.WebhookEventPattern[];
+            description: string | null;
+            /** @description Whether events are delivered to it. Switched off after too many consecutive failed attempts (see `disabled_reason`). */
+            is_active: boolean;
+            /** @description Why it was switched off automatically; null while active. */
+            disabled_reason: string | null;
+            signing: Models.WebhookSigning;
+            /** @description For `ed25519` signing, the `whpk_…` key that verifies its signatures; null for `hmac`. */
+            public_key: string | null;
+            /**
+             * Format: int64
+             * @description Attempts answered with a 2xx.
+             */
+            success_count: number;
+            /**
+             * Format: int64
+             * @description Attempts that failed (no answer in time, or not a 2xx).
+             */
+            failure_count: number;
+            /** @description Failed attempts since the last success. */
+            consecutive_failures: number;
+            /** @description When the last attempt was made. */
+            last_delivery_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at: string;
+            /**
+             * @description The `whsec_…` signing secret of an `hmac` endpoint: shown here once and never again, store it now. Null for `ed25519` endpoints, whose receivers verify with `public_key`.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6hHXiJAN+nI=
+             */
+            secret: string | null;
+        };
+        /** @description An endpoint with its new signing secret, and when the previous one stops signing. */
+        RotatedWebhookEndpoint: {
+            /**
+             * @description The webhook endpoint ID.
+             * @example whk_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            url: string;
+            events: Models.WebhookEventPattern[];
+            description: string | null;
+            /** @description Whether events are delivered to it. Switched off after too many consecutive failed attempts (see `disabled_reason`). */
+            is_active: boolean;
+            /** @description Why it was switched off automatically; null while active. */
+            disabled_reason: string | null;
+            signing: Models.WebhookSigning;
+            /** @description For `ed25519` signing, the `whpk_…` key that verifies its signatures; null for `hmac`. */
+            public_key: string | null;
+            /**
+             * Format: int64
+             * @description Attempts answered with a 2xx.
+             */
+            success_count: number;
+            /**
+             * Format: int64
+             * @description Attempts that failed (no answer in time, or not a 2xx).
+             */
+            failure_count: number;
+            /** @description Failed attempts since the last success. */
+            consecutive_failures: number;
+            /** @description When the last attempt was made. */
+            last_delivery_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at: string;
+            /**
+             * @description The `whsec_…` signing secret of an `hmac` endpoint: shown here once and never again, store it now. Null for `ed25519` endpoints, whose receivers verify with `public_key`.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw6hHXiJAN+nI=
+             */
+            secret: string | null;
+            /**
+             * Format: date-time
+             * @description Until then the previous secret (or key) signs every delivery too, beside the new one, so that receivers can switch at their own pace.
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            previous_secret_expires_at: string;
+        };
+        /**
+         * @description `{success, status_code, response_time_ms, response_body}` when the endpoint answered, `{success: false, error, response_time_ms}` when it did not.
+         * @example {
+         *       "success": true,
+         *       "status_code": 200,
+         *       "response_time_ms": 84.2,
+         *       "response_body": "ok"
+         *     }
+         */
+        WebhookTestResult: {
+            /** @description Whether the endpoint answered with a 2xx in time. */
+            success: boolean;
+            /** @description The status it answered with. */
+            status_code?: number;
+            /** @description How long the attempt took. */
+            response_time_ms: number;
+            /** @description The start of its answer, cut at a few kilobytes. */
+            response_body?: string;
+            /** @description Why no answer came (refused address, timeout, connection error). */
+            error?: string;
+        };
+        WebhookDeliveryList: {
+            data: Models.WebhookDeliveryListItem[];
+            /**
+             * Format: int64
+             * @description How many items match the filters.
+             */
+            total: number;
+            limit: number;
+            /** @description The page number, or null on a cursor walk. */
+            page: number | null;
+            has_more: boolean;
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        /**
+         * @description One event on its way to one endpoint.
+         * @example {
+         *       "id": "dlv_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "event_id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "event_type": "record.created",
+         *       "status": "success",
+         *       "attempt": 1,
+         *       "response_code": 200,
+         *       "next_retry_at": null,
+         *       "delivered_at": "2026-11-22T08:15:31.456Z",
+         *       "created_at": "2026-11-22T08:15:30.123Z",
+         *       "updated_at": "2026-11-22T08:15:31.456Z"
+         *     }
+         */
+        WebhookDelivery: {
+            /**
+             * @description The delivery ID.
+             * @example dlv_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            event_id: string;
+            event_type: Models.WebhookEventType;
+            status: Models.DeliveryStatus;
+            /** @description Attempts made so far. */
+            attempt: number;
+            /** @description The HTTP status of the last attempt; null when none answered. */
+            response_code: number | null;
+            /** @description When the next attempt is due, while `pending` or `retrying`. */
+            next_retry_at: string | null;
+            /** @description When the 2xx arrived. */
+            delivered_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at: string;
+        };
         /** @description One typed field of a module's records. */
         ModuleField: {
             /**
@@ -819,6 +1452,241 @@ export interface components {
              * @enum {string}
              */
             database?: "unreachable";
+        };
+        /** @description A module was created. `data` is the module as the API shows it. */
+        ModuleCreatedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "module.created";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.Module;
+        };
+        /** @description A module was updated. `data` is the module as the API shows it. */
+        ModuleUpdatedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "module.updated";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.Module;
+        };
+        /** @description A module was deleted. `data` is the module as the API shows it, as it was when it was deleted. */
+        ModuleDeletedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "module.deleted";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.Module;
+        };
+        /** @description A record was created. `data` is the record as the API shows it. */
+        RecordCreatedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "record.created";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.Record;
+        };
+        /** @description A record was updated. `data` is the record as the API shows it. */
+        RecordUpdatedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "record.updated";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.Record;
+        };
+        /** @description A record was deleted. `data` is the record as the API shows it, as it was when it was deleted. */
+        RecordDeletedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "record.deleted";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.Record;
+        };
+        /** @description A api key was created. `data` is the api key as the API shows it. */
+        ApiKeyCreatedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.created";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.ApiKey;
+        };
+        /** @description A api key was rotated. `data` is the api key as the API shows it. */
+        ApiKeyRotatedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.rotated";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.ApiKey;
+        };
+        /** @description A api key was revoked. `data` is the api key as the API shows it, as it was when it was revoked. */
+        ApiKeyRevokedEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "api_key.revoked";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.ApiKey;
+        };
+        /** @description Sent by `POST /webhooks/{webhook_id}/test`, to the one endpoint, whatever it subscribes to. */
+        WebhookTestEvent: {
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /** @constant */
+            type: "webhook.test";
+            /**
+             * Format: date-time
+             * @description When the change happened (the transaction that made it).
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at: string;
+            /**
+             * @description The workspace the event belongs to: only its own endpoints receive it.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            workspace_id: string;
+            data: Models.WebhookTestData;
+        };
+        /**
+         * @description The data of a `webhook.test` event.
+         * @example {
+         *       "webhook_id": "whk_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "message": "A test event from Charter: this endpoint receives signed webhooks."
+         *     }
+         */
+        WebhookTestData: {
+            /**
+             * @description The webhook endpoint ID.
+             * @example whk_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            webhook_id: string;
+            message: string;
         };
         /**
          * @description A collection of records that share typed fields. Every property is present, except those the request's `fields` parameter left out (`id` is always present).
@@ -1016,6 +1884,115 @@ export interface components {
              */
             created_at?: string;
         };
+        /**
+         * @description A URL that receives the workspace's events. Its signing secret is only ever shown when it is created or rotated. Every property is present, except those the request's `fields` parameter left out (`id` is always present).
+         * @example {
+         *       "id": "whk_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "url": "https://example.com/webhooks/charter",
+         *       "events": [
+         *         "record.*"
+         *       ],
+         *       "description": "CRM sync",
+         *       "is_active": true,
+         *       "disabled_reason": null,
+         *       "signing": "hmac",
+         *       "public_key": null,
+         *       "success_count": 42,
+         *       "failure_count": 1,
+         *       "consecutive_failures": 0,
+         *       "last_delivery_at": "2026-11-22T08:15:30.123Z",
+         *       "created_at": "2026-11-22T08:15:30.123Z",
+         *       "updated_at": "2026-11-22T08:15:30.123Z"
+         *     }
+         */
+        WebhookEndpointListItem: {
+            /**
+             * @description The webhook endpoint ID.
+             * @example whk_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            url?: string;
+            events?: Models.WebhookEventPattern[];
+            description?: string | null;
+            /** @description Whether events are delivered to it. Switched off after too many consecutive failed attempts (see `disabled_reason`). */
+            is_active?: boolean;
+            /** @description Why it was switched off automatically; null while active. */
+            disabled_reason?: string | null;
+            signing?: Models.WebhookSigning;
+            /** @description For `ed25519` signing, the `whpk_…` key that verifies its signatures; null for `hmac`. */
+            public_key?: string | null;
+            /**
+             * Format: int64
+             * @description Attempts answered with a 2xx.
+             */
+            success_count?: number;
+            /**
+             * Format: int64
+             * @description Attempts that failed (no answer in time, or not a 2xx).
+             */
+            failure_count?: number;
+            /** @description Failed attempts since the last success. */
+            consecutive_failures?: number;
+            /** @description When the last attempt was made. */
+            last_delivery_at?: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at?: string;
+        };
+        /**
+         * @description One event on its way to one endpoint. Every property is present, except those the request's `fields` parameter left out (`id` is always present).
+         * @example {
+         *       "id": "dlv_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "event_id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "event_type": "record.created",
+         *       "status": "success",
+         *       "attempt": 1,
+         *       "response_code": 200,
+         *       "next_retry_at": null,
+         *       "delivered_at": "2026-11-22T08:15:31.456Z",
+         *       "created_at": "2026-11-22T08:15:30.123Z",
+         *       "updated_at": "2026-11-22T08:15:31.456Z"
+         *     }
+         */
+        WebhookDeliveryListItem: {
+            /**
+             * @description The delivery ID.
+             * @example dlv_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            /**
+             * @description The event ID: the same on every attempt of every delivery of the event (the `webhook-id` header).
+             * @example evt_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            event_id?: string;
+            event_type?: Models.WebhookEventType;
+            status?: Models.DeliveryStatus;
+            /** @description Attempts made so far. */
+            attempt?: number;
+            /** @description The HTTP status of the last attempt; null when none answered. */
+            response_code?: number | null;
+            /** @description When the next attempt is due, while `pending` or `retrying`. */
+            next_retry_at?: string | null;
+            /** @description When the 2xx arrived. */
+            delivered_at?: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T08:15:30.123Z
+             */
+            updated_at?: string;
+        };
         CreateModuleRequest: {
             /**
              * @description Unique within the workspace.
@@ -1126,9 +2103,50 @@ export interface components {
              */
             grace_period_hours?: number;
         };
+        CreateWebhookRequest: {
+            /**
+             * @description Where events are POSTed: an `https://` URL on a public address.
+             * @example https://example.com/webhooks/charter
+             */
+            url: string;
+            /**
+             * @description The events it receives: types, `<resource>.*` patterns, or `*`.
+             * @example [
+             *       "record.*"
+             *     ]
+             */
+            events: Models.WebhookEventPattern[];
+            /** @example CRM sync */
+            description?: string;
+            /** @default hmac */
+            signing?: Models.WebhookSigning;
+        };
+        UpdateWebhookRequest: {
+            /**
+             * @description Where events are POSTed: an `https://` URL on a public address.
+             * @example https://example.com/webhooks/charter
+             */
+            url?: string;
+            /**
+             * @description The events it receives: types, `<resource>.*` patterns, or `*`.
+             * @example [
+             *       "record.*"
+             *     ]
+             */
+            events?: Models.WebhookEventPattern[];
+            description?: string | null;
+            is_active?: boolean;
+        };
+        RotateWebhookSecretRequest: {
+            /**
+             * @description How long the previous secret keeps signing beside the new one, 0–168 hours (fractions allowed; 0 ends it now).
+             * @default 24
+             */
+            grace_period_hours?: number;
+        };
     };
     responses: {
-        /** @description Malformed request: unparsable JSON, JSON nested deeper than 64 levels, or a malformed header such as Idempotency-Key. */
+        /** @description Malformed request: unparsable JSON, JSON nested deeper than 64 levels, or a malformed header such as Idempotency-Key (`bad_request`); or a webhook delivery that succeeded or was abandoned, which cannot be retried (`cannot_retry`). */
         BadRequest: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
@@ -2405,6 +3423,465 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                limit?: number;
+                /** @description Page number, 1-based. Use either `page` or `cursor`. */
+                page?: number;
+                /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
+                cursor?: string;
+                /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, id. */
+                sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "id" | "-id")[];
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out; a name given again is ignored. Available: id, url, events, description, is_active, disabled_reason, signing, public_key, success_count, failure_count, consecutive_failures, last_delivery_at, created_at, updated_at. */
+                fields?: ("id" | "url" | "events" | "description" | "is_active" | "disabled_reason" | "signing" | "public_key" | "success_count" | "failure_count" | "consecutive_failures" | "last_delivery_at" | "created_at" | "updated_at")[];
+                /** @description Only items created strictly after this time (ISO 8601). */
+                created_after?: string;
+                /** @description Only items created strictly before this time (ISO 8601). */
+                created_before?: string;
+                /** @description Only items updated strictly after this time (ISO 8601). */
+                updated_after?: string;
+                /** @description Only items updated strictly before this time (ISO 8601). */
+                updated_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    /** @description RFC 8288 link to the next page (`rel="next"`), present while there are more items. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.WebhookEndpointList;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
+                 * @example 65f3d457-62f8-4ce1-a190-f5a8a60a89b2
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/webhooks/charter",
+                 *       "events": [
+                 *         "record.*"
+                 *       ],
+                 *       "description": "CRM sync"
+                 *     }
+                 */
+                "application/json": Models.CreateWebhookRequest;
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description Always `no-store`: the body carries a secret. */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.WebhookEndpointWithSecret;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint ID. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.WebhookEndpoint;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
+                 * @example 26e054b1-cb65-4ca5-a7a7-4cb9b0e1cd25
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The webhook endpoint ID. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done. No content. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
+                 * @example e9ae226f-fb62-4c39-a66c-32a272f85db7
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The webhook endpoint ID. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "is_active": true
+                 *     }
+                 */
+                "application/json": Models.UpdateWebhookRequest;
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.WebhookEndpoint;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
+                 * @example 54d8bbf8-1e56-45f7-a5f6-b27cbc8af892
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The webhook endpoint ID. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "grace_period_hours": 24
+                 *     }
+                 */
+                "application/json": Models.RotateWebhookSecretRequest;
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description Always `no-store`: the body carries a secret. */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.RotatedWebhookEndpoint;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint ID. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.WebhookTestResult;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1–100. */
+                limit?: number;
+                /** @description Page number, 1-based. Use either `page` or `cursor`. */
+                page?: number;
+                /** @description Opaque cursor from the previous page's `next_cursor`. Use either `page` or `cursor`. */
+                cursor?: string;
+                /** @description Comma-separated sort keys, `-` for descending; a field given again is ignored. Sortable: created_at, updated_at, id. */
+                sort?: ("created_at" | "-created_at" | "updated_at" | "-updated_at" | "id" | "-id")[];
+                /** @description Comma-separated fields to return in each item of `data` (`id` is always returned); the others are left out; a name given again is ignored. Available: id, event_id, event_type, status, attempt, response_code, next_retry_at, delivered_at, created_at, updated_at. */
+                fields?: ("id" | "event_id" | "event_type" | "status" | "attempt" | "response_code" | "next_retry_at" | "delivered_at" | "created_at" | "updated_at")[];
+                /** @description Only items created strictly after this time (ISO 8601). */
+                created_after?: string;
+                /** @description Only items created strictly before this time (ISO 8601). */
+                created_before?: string;
+                /** @description Only items updated strictly after this time (ISO 8601). */
+                updated_after?: string;
+                /** @description Only items updated strictly before this time (ISO 8601). */
+                updated_before?: string;
+                status?: Models.DeliveryStatus;
+                event_type?: Models.WebhookEventType;
+            };
+            header?: never;
+            path: {
+                /** @description The webhook endpoint ID. */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    /** @description RFC 8288 link to the next page (`rel="next"`), present while there are more items. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.WebhookDeliveryList;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the request safe to retry: a repeat with the same key returns the first response and changes nothing. 1–255 printable ASCII characters, bare or as a quoted structured-field string (`"…"` with `\"` and `\\` escapes); kept 24 hours. Use a new key for each new request: the same key with a different method, path or body is a 422 (`idempotency_key_reused`).
+                 * @example aba690be-76c5-47dd-a09f-070b3dd270fb
+                 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The webhook endpoint ID. */
+                webhook_id: string;
+                /** @description The delivery ID. */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.WebhookDelivery;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["AccessDenied"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -2499,6 +3976,506 @@ export interface operations {
             };
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];
+        };
+    };
+    moduleCreatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "module.created",
+                 *       "data": {
+                 *         "id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "name": "Contacts",
+                 *         "description": "People we talk to.",
+                 *         "fields": [
+                 *           {
+                 *             "name": "email",
+                 *             "type": "string",
+                 *             "required": true
+                 *           }
+                 *         ],
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.ModuleCreatedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    moduleUpdatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "module.updated",
+                 *       "data": {
+                 *         "id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "name": "Contacts",
+                 *         "description": "People we talk to.",
+                 *         "fields": [
+                 *           {
+                 *             "name": "email",
+                 *             "type": "string",
+                 *             "required": true
+                 *           }
+                 *         ],
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.ModuleUpdatedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    moduleDeletedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "module.deleted",
+                 *       "data": {
+                 *         "id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "name": "Contacts",
+                 *         "description": "People we talk to.",
+                 *         "fields": [
+                 *           {
+                 *             "name": "email",
+                 *             "type": "string",
+                 *             "required": true
+                 *           }
+                 *         ],
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.ModuleDeletedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    recordCreatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "record.created",
+                 *       "data": {
+                 *         "id": "rec_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "module_id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "data": {
+                 *           "email": "ada@example.com"
+                 *         },
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.RecordCreatedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    recordUpdatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "record.updated",
+                 *       "data": {
+                 *         "id": "rec_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "module_id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "data": {
+                 *           "email": "ada@example.com"
+                 *         },
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.RecordUpdatedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    recordDeletedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "record.deleted",
+                 *       "data": {
+                 *         "id": "rec_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "module_id": "mod_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "data": {
+                 *           "email": "ada@example.com"
+                 *         },
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.RecordDeletedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    apiKeyCreatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "api_key.created",
+                 *       "data": {
+                 *         "id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "name": "Production backend",
+                 *         "prefix": "sk_live_Ab12",
+                 *         "last4": "x9Qz",
+                 *         "mode": "live",
+                 *         "scopes": [
+                 *           "records:read",
+                 *           "records:write"
+                 *         ],
+                 *         "tier": "starter",
+                 *         "rate_limit_per_minute": 1000,
+                 *         "burst": 200,
+                 *         "daily_quota": null,
+                 *         "expires_at": null,
+                 *         "last_used_at": "2026-11-22T08:15:00.000Z",
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.ApiKeyCreatedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    apiKeyRotatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "api_key.rotated",
+                 *       "data": {
+                 *         "id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "name": "Production backend",
+                 *         "prefix": "sk_live_Ab12",
+                 *         "last4": "x9Qz",
+                 *         "mode": "live",
+                 *         "scopes": [
+                 *           "records:read",
+                 *           "records:write"
+                 *         ],
+                 *         "tier": "starter",
+                 *         "rate_limit_per_minute": 1000,
+                 *         "burst": 200,
+                 *         "daily_quota": null,
+                 *         "expires_at": null,
+                 *         "last_used_at": "2026-11-22T08:15:00.000Z",
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.ApiKeyRotatedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    apiKeyRevokedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "api_key.revoked",
+                 *       "data": {
+                 *         "id": "key_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "name": "Production backend",
+                 *         "prefix": "sk_live_Ab12",
+                 *         "last4": "x9Qz",
+                 *         "mode": "live",
+                 *         "scopes": [
+                 *           "records:read",
+                 *           "records:write"
+                 *         ],
+                 *         "tier": "starter",
+                 *         "rate_limit_per_minute": 1000,
+                 *         "burst": 200,
+                 *         "daily_quota": null,
+                 *         "expires_at": null,
+                 *         "last_used_at": "2026-11-22T08:15:00.000Z",
+                 *         "created_at": "2026-11-22T08:15:30.123Z",
+                 *         "updated_at": "2026-11-22T08:15:30.123Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.ApiKeyRevokedEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhookTestWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event ID (`evt_…`): the same on every attempt, so a receiver can drop a repeat. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. Refuse timestamps far from your clock (the client's `verifyWebhook` allows 5 minutes). */
+                "webhook-timestamp": string;
+                /** @description Space-separated signatures of `<webhook-id>.<webhook-timestamp>.<body>`: `v1,<base64 HMAC-SHA256>` under the endpoint's `whsec_` secret, or `v1a,<base64 Ed25519>` verifiable with its `public_key`. During a rotation's grace period there is one per secret: accept the delivery when any one verifies. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "created_at": "2026-11-22T08:15:30.123Z",
+                 *       "workspace_id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *       "type": "webhook.test",
+                 *       "data": {
+                 *         "webhook_id": "whk_01jd8x3k5q9v2m7n4p6r8t0w1y",
+                 *         "message": "A test event from Charter: this endpoint receives signed webhooks."
+                 *       }
+                 *     }
+                 */
+                "application/json": Models.WebhookTestEvent;
+            };
+        };
+        responses: {
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

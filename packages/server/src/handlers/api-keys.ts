@@ -5,6 +5,7 @@ import { utcInstant } from '../instants.ts';
 import { iso } from './serialize.ts';
 import { issueKey, type KeyRow, rotateSecret, toApiKey } from '../keys.ts';
 import { servePage } from '../lists.ts';
+import { recordEvent } from '../webhooks/outbox.ts';
 import type { Handler } from './types.ts';
 
 /** The expiry as UTC text SQL can store, refusing the past and what lies beyond the year 9999. */
@@ -53,6 +54,7 @@ export const createApiKey: Handler<'createApiKey'> = async ({ sql, principal }, 
   return transaction(sql, async (tx) => {
     await assertScopeTargetsExist(tx, principal.workspaceId, settings.scopes);
     const { row, plaintext } = await issueKey(tx, principal.workspaceId, settings);
+    await recordEvent(tx, principal.workspaceId, 'api_key.created', toApiKey(row));
     return { ...toApiKey(row), key: plaintext };
   });
 };
@@ -96,7 +98,8 @@ export const revokeApiKey: Handler<'revokeApiKey'> = async ({ sql, principal }, 
   transaction(sql, async (tx) => {
     const current = await findKey(tx, principal.workspaceId, input.key_id);
     assertWithinCaller(principal, current, 'manage');
-    await tx`update api_keys set revoked_at = now(), updated_at = now() where id = ${current.id}`;
+    const [row] = await tx<KeyRow[]>`update api_keys set revoked_at = now(), updated_at = now() where id = ${current.id} returning *`;
+    await recordEvent(tx, principal.workspaceId, 'api_key.revoked', toApiKey(row as KeyRow));
   });
 
 export const rotateApiKey: Handler<'rotateApiKey'> = async ({ sql, principal }, input) =>
@@ -104,5 +107,6 @@ export const rotateApiKey: Handler<'rotateApiKey'> = async ({ sql, principal }, 
     const current = await findKey(tx, principal.workspaceId, input.key_id);
     assertWithinCaller(principal, current, 'manage');
     const rotated = await rotateSecret(tx, current, Math.round(input.grace_period_hours * 3600));
+    await recordEvent(tx, principal.workspaceId, 'api_key.rotated', toApiKey(rotated.row));
     return { ...toApiKey(rotated.row), key: rotated.plaintext, grace_period_ends_at: iso(rotated.graceEndsAt) };
   });

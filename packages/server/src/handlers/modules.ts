@@ -3,6 +3,7 @@ import { type Queryable, type TransactionSql, transaction } from '@charter/db';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
+import { recordEvent } from '../webhooks/outbox.ts';
 import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
 
@@ -53,14 +54,19 @@ export const listModules: Handler<'listModules'> = async (ctx, input) => {
   return servePage(ctx, { table: 'modules', where, sortTypes }, input, (row: ModuleRow & Record<string, unknown>) => toModule(row));
 };
 
-export const createModule: Handler<'createModule'> = async ({ sql, principal }, input) => {
+export const createModule: Handler<'createModule'> = async (ctx, input) => {
+  const { principal } = ctx;
   try {
-    const [row] = await sql<ModuleRow[]>`
-      insert into modules (id, workspace_id, name, description, fields, api_enabled, api_methods)
-      values (${newId('module')}, ${principal.workspaceId}, ${input.name}, ${input.description ?? null}, ${sql.json(input.fields)},
-              ${input.api_enabled ?? true}, ${inOrder(input.api_methods ?? RECORD_METHODS)})
-      returning *`;
-    return toModule(row as ModuleRow);
+    return await transaction(ctx.sql, async (sql) => {
+      const [row] = await sql<ModuleRow[]>`
+        insert into modules (id, workspace_id, name, description, fields, api_enabled, api_methods)
+        values (${newId('module')}, ${principal.workspaceId}, ${input.name}, ${input.description ?? null}, ${sql.json(input.fields)},
+                ${input.api_enabled ?? true}, ${inOrder(input.api_methods ?? RECORD_METHODS)})
+        returning *`;
+      const module = toModule(row as ModuleRow);
+      await recordEvent(sql, principal.workspaceId, 'module.created', module);
+      return module;
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw nameTaken(input.name);
     throw error;
@@ -113,7 +119,9 @@ export const updateModule: Handler<'updateModule'> = async ({ sql, principal }, 
           updated_at = now()
         where id = ${current.id}
         returning *`;
-      return toModule(row as ModuleRow);
+      const module = toModule(row as ModuleRow);
+      await recordEvent(tx, principal.workspaceId, 'module.updated', module);
+      return module;
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw nameTaken(input.name ?? '');
@@ -121,10 +129,13 @@ export const updateModule: Handler<'updateModule'> = async ({ sql, principal }, 
   }
 };
 
-export const deleteModule: Handler<'deleteModule'> = async ({ sql, principal }, input) => {
-  const deleted = await sql`delete from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}`;
-  if (deleted.count === 0) throw notFound('Module');
-};
+export const deleteModule: Handler<'deleteModule'> = async (ctx, input) =>
+  transaction(ctx.sql, async (sql) => {
+    const { principal } = ctx;
+    const [row] = await sql<ModuleRow[]>`delete from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId} returning *`;
+    if (!row) throw notFound('Module');
+    await recordEvent(sql, principal.workspaceId, 'module.deleted', toModule(row));
+  });
 
 export function escapeLike(term: string): string {
   return term.replace(/[\\%_]/g, (char) => `\\${char}`);

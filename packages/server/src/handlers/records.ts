@@ -5,6 +5,7 @@ import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
 import { assertExposed, type Exposure, requireExposed } from './exposure.ts';
 import { isStorable } from '../storable.ts';
+import { recordEvent } from '../webhooks/outbox.ts';
 import { escapeLike, findModule } from './modules.ts';
 import { filterValue, validateRecordData } from './record-data.ts';
 import { iso } from './serialize.ts';
@@ -110,16 +111,19 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
   );
 };
 
-export const createRecord: Handler<'createRecord'> = async ({ sql, principal }, input) => {
-  const module = await findModule(sql, principal.workspaceId, input.module_id);
-  assertExposed(module, 'create');
-  validateRecordData(module.fields, input.data);
-  const [row] = await sql<RecordRow[]>`
-    insert into records (id, workspace_id, module_id, data)
-    values (${newId('record')}, ${principal.workspaceId}, ${module.id}, ${sql.json(input.data as Record<string, string>)})
-    returning id, module_id, data, created_at, updated_at`;
-  return toRecord(row as RecordRow);
-};
+export const createRecord: Handler<'createRecord'> = async ({ sql: pool, principal }, input) =>
+  transaction(pool, async (sql) => {
+    const module = await findModule(sql, principal.workspaceId, input.module_id);
+    assertExposed(module, 'create');
+    validateRecordData(module.fields, input.data);
+    const [row] = await sql<RecordRow[]>`
+      insert into records (id, workspace_id, module_id, data)
+      values (${newId('record')}, ${principal.workspaceId}, ${module.id}, ${sql.json(input.data as Record<string, string>)})
+      returning id, module_id, data, created_at, updated_at`;
+    const record = toRecord(row as RecordRow);
+    await recordEvent(sql, principal.workspaceId, 'record.created', record);
+    return record;
+  });
 
 export const getRecord: Handler<'getRecord'> = async ({ sql, principal }, input) => {
   // One statement: the module's exposure, and the record when there is one.
@@ -153,13 +157,18 @@ export const updateRecord: Handler<'updateRecord'> = async ({ sql, principal }, 
       update records set data = ${tx.json(merged as Record<string, string>)}, updated_at = now()
       where id = ${current.id}
       returning id, module_id, data, created_at, updated_at`;
-    return toRecord(row as RecordRow);
+    const record = toRecord(row as RecordRow);
+    await recordEvent(tx, principal.workspaceId, 'record.updated', record);
+    return record;
   });
 
-export const deleteRecord: Handler<'deleteRecord'> = async ({ sql, principal }, input) => {
-  await requireExposed(sql, principal.workspaceId, input.module_id, 'delete');
-  const deleted = await sql`
-    delete from records
-    where id = ${input.record_id} and module_id = ${input.module_id} and workspace_id = ${principal.workspaceId}`;
-  if (deleted.count === 0) throw notFound('Record');
-};
+export const deleteRecord: Handler<'deleteRecord'> = async ({ sql: pool, principal }, input) =>
+  transaction(pool, async (sql) => {
+    await requireExposed(sql, principal.workspaceId, input.module_id, 'delete');
+    const [row] = await sql<RecordRow[]>`
+      delete from records
+      where id = ${input.record_id} and module_id = ${input.module_id} and workspace_id = ${principal.workspaceId}
+      returning id, module_id, data, created_at, updated_at`;
+    if (!row) throw notFound('Record');
+    await recordEvent(sql, principal.workspaceId, 'record.deleted', toRecord(row));
+  });

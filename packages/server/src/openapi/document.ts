@@ -10,6 +10,7 @@ import {
 } from '@charter/contracts';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
+import { addWebhooks } from './webhooks.ts';
 
 // A loose view of the JSON document: the post-processor edits plain objects.
 type Json = Record<string, any>;
@@ -171,6 +172,7 @@ export function buildOpenApiDocument(router: AnyTRPCRouter): Json {
     }
   }
   addLinks(document);
+  addWebhooks(document);
   describeSparseItems(document);
   nameRequestBodies(document);
   openResponseSchemas(document);
@@ -487,7 +489,8 @@ function openResponseSchemas(document: Json): void {
   const responses = Object.values(document.paths as Json).flatMap((pathItem) =>
     (Object.values(pathItem as Json) as Json[]).map((operation) => operation.responses),
   );
-  for (const name of reachableSchemas(document, [...responses, document.components.responses])) {
+  // Events are answers too, in the other direction: receivers must take new properties in their stride.
+  for (const name of reachableSchemas(document, [...responses, document.components.responses, document.webhooks])) {
     forEachObject(document.components.schemas[name], (object) => {
       if (object.additionalProperties === false) delete object.additionalProperties;
     });
@@ -496,7 +499,7 @@ function openResponseSchemas(document: Json): void {
 
 /** Component schemas nothing points to any more (an item schema only lists used) are left out. */
 function dropUnreferencedSchemas(document: Json): void {
-  const used = reachableSchemas(document, [document.paths, document.components.responses]);
+  const used = reachableSchemas(document, [document.paths, document.components.responses, document.webhooks]);
   for (const name of Object.keys(document.components.schemas)) if (!used.has(name)) delete document.components.schemas[name];
 }
 

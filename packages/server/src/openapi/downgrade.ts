@@ -8,6 +8,8 @@
  * schemes, and brings TypeScript 4 as a run-time dependency.
  */
 
+import { webhooksAsExtension } from './webhooks.ts';
+
 // A loose view of the JSON document, as in document.ts.
 type Json = Record<string, any>;
 
@@ -45,7 +47,6 @@ export function downgradeToOpenApi30(document: Json): Json {
   const result = structuredClone(document) as Json;
   result.openapi = '3.0.3';
   delete result.jsonSchemaDialect;
-  delete result.webhooks;
   if (result.info) {
     delete result.info.summary;
     if (result.info.license) delete result.info.license.identifier;
@@ -74,6 +75,13 @@ export function downgradeToOpenApi30(document: Json): Json {
       if (operation.security) operation.security = downgradeSecurity(operation.security, takesScopes, operation);
     }
   }
+  webhooksAsExtension(result, (pathItem) => {
+    for (const operation of Object.values(pathItem) as Json[]) {
+      for (const parameter of operation.parameters ?? []) downgradeCarrier(parameter);
+      if (operation.requestBody) downgradeContent(operation.requestBody.content);
+      for (const response of Object.values((operation.responses ?? {}) as Json)) downgradeResponse(response);
+    }
+  });
   return result;
 }
 

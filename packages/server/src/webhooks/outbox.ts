@@ -1,0 +1,53 @@
+import { type OutboxEventType, patternsMatching, type WebhookEventData } from '@charter/contracts';
+import type { Queryable } from '@charter/db';
+import { iso } from '../handlers/serialize.ts';
+import { newId } from '../ids.ts';
+
+/**
+ * The transactional outbox: records that `type` happened to `data` (the resource in its API form)
+ * in `workspaceId`, with one pending delivery per active endpoint of that workspace subscribed to
+ * it. Call it with the transaction that makes the change, after the change: the event then
+ * commits or rolls back with it, and the worker (webhooks/worker.ts) sends what committed.
+ *
+ * When no endpoint wants the event, nothing is written: an event exists only to be delivered.
+ * An endpoint created while the change runs may miss it, as it would a moment earlier.
+ */
+export async function recordEvent<T extends OutboxEventType>(
+  sql: Queryable,
+  workspaceId: string,
+  type: T,
+  data: WebhookEventData<T>,
+): Promise<void> {
+  const endpoints = await sql<{ id: string }[]>`
+    select id from webhook_endpoints
+    where workspace_id = ${workspaceId} and is_active and events && ${patternsMatching(type)}::text[]`;
+  if (endpoints.length === 0) return;
+  const eventId = newId('event');
+  const deliveryIds = endpoints.map(() => newId('delivery'));
+  await sql`
+    with event as (
+      insert into webhook_events (id, workspace_id, type, data)
+      values (${eventId}, ${workspaceId}, ${type}, ${sql.json(data as never)})
+      returning id, created_at
+    )
+    insert into webhook_deliveries (id, event_id, endpoint_id, event_type, created_at, updated_at)
+    select target.delivery_id, event.id, target.endpoint_id, ${type}, event.created_at, event.created_at
+    from event, unnest(${deliveryIds}::text[], ${endpoints.map((endpoint) => endpoint.id)}::text[]) as target (delivery_id, endpoint_id)`;
+}
+
+/** An event as the worker reads it from webhook_events. */
+export interface StoredEvent {
+  id: string;
+  type: string;
+  workspace_id: string;
+  data: unknown;
+  created_at: Date;
+}
+
+/**
+ * The body every delivery of an event sends, the same on each attempt: `{id, type, created_at,
+ * workspace_id, data}`, as the document's `webhooks` section describes each type.
+ */
+export function eventBody(event: StoredEvent): string {
+  return JSON.stringify({ id: event.id, type: event.type, created_at: iso(event.created_at), workspace_id: event.workspace_id, data: event.data });
+}

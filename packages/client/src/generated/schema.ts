@@ -1136,7 +1136,7 @@ export interface components {
             data: Models.WebhookEndpointListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;
@@ -1333,7 +1333,7 @@ export interface components {
             data: Models.WebhookDeliveryListItem[];
             /**
              * Format: int64
-             * @description How many items match the filters.
+             * @description How many items match the filters, always exact: read in the same statement as the page, so both see the same rows. A module's record list without `filter`, `search` or time bounds reads it from a count kept with the records, at the same cost whatever the module holds; with them, the matching items are counted, which costs in proportion to how many match.
              */
             total: number;
             limit: number;
@@ -4011,6 +4011,14 @@ export interface operations {
                  *             "required": true
                  *           }
                  *         ],
+                 *         "api_enabled": true,
+                 *         "api_methods": [
+                 *           "list",
+                 *           "get",
+                 *           "create",
+                 *           "update",
+                 *           "delete"
+                 *         ],
                  *         "created_at": "2026-11-22T08:15:30.123Z",
                  *         "updated_at": "2026-11-22T08:15:30.123Z"
                  *       }
@@ -4062,6 +4070,14 @@ export interface operations {
                  *             "required": true
                  *           }
                  *         ],
+                 *         "api_enabled": true,
+                 *         "api_methods": [
+                 *           "list",
+                 *           "get",
+                 *           "create",
+                 *           "update",
+                 *           "delete"
+                 *         ],
                  *         "created_at": "2026-11-22T08:15:30.123Z",
                  *         "updated_at": "2026-11-22T08:15:30.123Z"
                  *       }
@@ -4112,6 +4128,14 @@ export interface operations {
                  *             "type": "string",
                  *             "required": true
                  *           }
+                 *         ],
+                 *         "api_enabled": true,
+                 *         "api_methods": [
+                 *           "list",
+                 *           "get",
+                 *           "create",
+                 *           "update",
+                 *           "delete"
                  *         ],
                  *         "created_at": "2026-11-22T08:15:30.123Z",
                  *         "updated_at": "2026-11-22T08:15:30.123Z"

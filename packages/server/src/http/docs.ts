@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { API_BASE_PATH } from '@charter/contracts';
 
 /**
@@ -65,7 +65,9 @@ const ASSETS = new Map<string, { file: string; type: string } | { text: string; 
   ['init.js', { text: INIT_SCRIPT, type: JS }],
 ]);
 
-const assetDir = (createRequire(import.meta.url)('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+// The package's folder, found from its package.json: loading the package itself would evaluate its
+// 1.7 MB browser bundle at every start (about 0.2 s of CPU and 40 MB of memory) for a path.
+const assetDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 const cache = new Map<string, Buffer>();
 
 /** A docs asset by its file name, or undefined when there is no such asset. */

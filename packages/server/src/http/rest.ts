@@ -48,7 +48,8 @@ export function createRestHandler(options: RestHandlerOptions) {
   lockDeclaredCoercion(router);
   const findProcedure = createProcedureCache(router);
   const pipeline = createPipeline(options);
-  const arrayParameters = new WeakMap<object, ReadonlySet<string>>();
+  const procedures = Object.values((router._def as unknown as { procedures: Record<string, ServedProcedure> }).procedures);
+  const arrayParameters = new Map(procedures.map((procedure) => [procedure, arrayNames(procedure)]));
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse, state: RequestState, url: URL): Promise<void> {
     const { requestId } = state;
@@ -87,9 +88,7 @@ export function createRestHandler(options: RestHandlerOptions) {
         body = parseJsonObject(await readBody(req, maxBodyBytes), req.headers['content-type']);
         rawInput = { ...body, ...match.pathInput };
       } else if (method === 'GET') {
-        let arrays = arrayParameters.get(procedure);
-        if (!arrays) arrayParameters.set(procedure, (arrays = arrayNames(procedure)));
-        rawInput = { ...queryInput(parseQuery(url.searchParams), arrays), ...match.pathInput };
+        rawInput = { ...queryInput(parseQuery(url.searchParams), arrayParameters.get(procedure) ?? new Set()), ...match.pathInput };
       } else {
         // DELETE takes its input from the path alone.
         rawInput = { ...match.pathInput };

@@ -5,11 +5,11 @@
  * hot key and with 50 keys, measured side by side in one run. What it measures and why it is built
  * this way: README.md next to this file.
  *
- * Settings (environment): BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS (50),
+ * Settings (environment): BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS (50), BENCH_TARGETS (all),
  * BENCH_WARMUP (s per target, 2), BENCH_ROUNDS (2), DATABASE_URL (unset: embedded PGlite).
  */
 import { readFileSync } from 'node:fs';
-import { cpus, release, type as osType } from 'node:os';
+import { cpus, type as osType, release } from 'node:os';
 import { type RunningChild, startChild, stopAllChildren } from './lib/child.ts';
 import { pinLoadGenerator } from './lib/cpu.ts';
 import { type LoadSample, runLoad, stopLoad } from './lib/load.ts';
@@ -37,7 +37,9 @@ interface TargetSpec {
 /** The processes measured, in the order each round visits them. Variants of the Charter server go after it. */
 function targets(): TargetSpec[] {
   const script = (file: string) => new URL(`./targets/${file}`, import.meta.url);
-  return [
+  // BENCH_TARGETS narrows a run to some targets (Charter, whose data the others serve, always runs).
+  const only = (process.env.BENCH_TARGETS ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const all: TargetSpec[] = [
     { name: 'raw', label: 'raw node:http', script: script('raw.ts'), kind: 'reference' },
     { name: 'fastify', label: 'Fastify 5', script: script('fastify.ts'), kind: 'reference' },
     { name: 'charter', label: 'Charter REST, full stack', script: script('charter.ts'), kind: 'app', workloads: true },
@@ -50,6 +52,7 @@ function targets(): TargetSpec[] {
       env: { BENCH_RULES: 'off' },
     },
   ];
+  return only.length === 0 ? all : all.filter((spec) => spec.name === 'charter' || only.includes(spec.name));
 }
 
 /** A route and a key mix, as measured on Charter and on the peer side by side. */

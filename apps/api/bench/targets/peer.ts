@@ -336,7 +336,8 @@ app.get<RecordsRoute>('/api/v1/modules/:module_id/records', async (request, repl
 
 function listDigest(workspaceId: string, moduleId: string): string {
   return createHash('sha256')
-    .update(JSON.stringify(['records', workspaceId, [['module_id', moduleId]]]))
+    // Charter's canonical JSON of [table, workspace, the list's choosing inputs]: here, one key.
+    .update(JSON.stringify(['records', workspaceId, { module_id: moduleId }]))
     .digest('base64url')
     .slice(0, 22);
 }

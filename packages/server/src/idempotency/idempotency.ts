@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Queryable, Sql } from '@charter/db';
+import type { ReservedSql } from 'postgres';
 import { canonicalJson } from '../canonical-json.ts';
 import { ApiError } from '../errors.ts';
-import { newId } from '../ids.ts';
 
 // A bare key may not start with a quote: that would be a malformed quoted one.
 const BARE_KEY = /^[\x21\x23-\x7e][\x20-\x7e]{0,254}$/;
@@ -42,13 +42,6 @@ export function fingerprint(method: string, url: URL, body: unknown): Buffer {
     .update(`${method} ${url.pathname}?${new URLSearchParams(query).toString()}\n${canonicalJson(body ?? null)}`)
     .digest();
 }
-
-export type Claim =
-  | { kind: 'owner'; owner: string }
-  | { kind: 'replay'; status: number; body: string }
-  | { kind: 'in-flight' }
-  | { kind: 'mismatch' }
-  | { kind: 'other-secret' };
 
 export interface IdempotencyTarget {
   keyId: string;
@@ -109,60 +102,167 @@ export function openReply(target: IdempotencyTarget, status: number, stored: str
   }
 }
 
+/** What an idempotent call comes to: it ran (its reply is stored), or an earlier run answers for it. */
+export type Once<Reply> =
+  | { kind: 'ran'; reply: Reply }
+  | { kind: 'replay'; status: number; body: string }
+  | { kind: 'in-flight' }
+  | { kind: 'mismatch' }
+  | { kind: 'other-secret' };
+
+/** A reply as the store needs it: a status, a body, and whether it is an error (then its effect is undone). */
+export interface StorableReply {
+  status: number;
+  body: string | undefined;
+  error?: unknown;
+}
+
 /**
- * Idempotency records in PostgreSQL. A request first claims its key in a short transaction of
- * its own, so that duplicates see it at once (409 while it runs); the handler's effect and the
- * stored response then commit together in one transaction, guarded by the claim's owner token.
- * A claim whose process died expires after `lockSeconds` and can be taken over by a retry.
+ * Handlers open a transaction with `transaction()` (packages/db), which nests as a savepoint
+ * inside one already open: the reserved connection, in its transaction, gets the same.
+ */
+function withSavepoints(tx: ReservedSql): Queryable {
+  let depth = 0;
+  const savepoint = async <T>(work: (scope: Queryable) => Promise<T>): Promise<T> => {
+    const name = `idempotent_${depth++}`;
+    await tx.unsafe(`savepoint ${name}`);
+    try {
+      const result = await work(tx);
+      await tx.unsafe(`release savepoint ${name}`);
+      return result;
+    } catch (error) {
+      await tx.unsafe(`rollback to savepoint ${name}`);
+      throw error;
+    }
+  };
+  return Object.assign(tx, { savepoint }) as unknown as Queryable;
+}
+
+/**
+ * The advisory lock of one (key ID, Idempotency-Key) pair: 64 bits of its SHA-256 as the two
+ * int4 halves, a key space apart from the single-bigint locks of migrations and bootstrap. Two
+ * pairs sharing a lock only make one of them wait for a retry (409), never mix their replies.
+ */
+function lockOf(target: IdempotencyTarget): [number, number] {
+  const digest = createHash('sha256').update(JSON.stringify([target.keyId, target.idempotencyKey])).digest();
+  return [digest.readInt32BE(0), digest.readInt32BE(4)];
+}
+
+/**
+ * Idempotency records in PostgreSQL, written in the same transaction as the call's effect.
+ *
+ * A call takes a transaction-scoped advisory lock on its (key ID, Idempotency-Key) pair without
+ * waiting, and reads the stored reply, in one round trip: a stored reply is replayed; a lock held
+ * by another session means the same key is in flight (409 at once, where an insert on the unique
+ * index would wait). The holder runs the effect and stores its reply; the commit goes out right
+ * behind that insert, and a failed insert turns it into a rollback. While a call runs, nothing of
+ * it is visible but the lock, so a process that dies mid-call leaves nothing: its session ends,
+ * the database rolls its transaction back and frees the lock, and a retry runs at once.
+ *
+ * Rows with no status are claims written by servers before this scheme: one whose lock has not
+ * run out is still in flight; an expired one is taken over.
  */
 export class IdempotencyStore {
   constructor(
     private readonly sql: Sql,
+    /** Longest a call may sit idle inside its transaction, holding its key, before the database ends its session. */
     private readonly lockSeconds: number,
     /** How long a stored response is replayed (maintenance/retention.ts purges it after). */
     private readonly retentionHours = 24,
   ) {}
 
-  async claim(target: IdempotencyTarget): Promise<Claim> {
-    const owner = newId('request');
-    const [taken] = await this.sql<{ owner: string }[]>`
-      insert into idempotency_keys as i (key_id, idempotency_key, fingerprint, owner, locked_until, expires_at)
-      values (${target.keyId}, ${target.idempotencyKey}, ${target.fingerprint}, ${owner},
-              now() + make_interval(secs => ${this.lockSeconds}), now() + make_interval(hours => ${this.retentionHours}))
-      on conflict (key_id, idempotency_key) do update set
-        fingerprint = excluded.fingerprint, owner = excluded.owner, locked_until = excluded.locked_until,
-        status = null, response_body = null, created_at = now(), expires_at = excluded.expires_at
-      where i.expires_at <= now()
-         or (i.status is null and i.locked_until <= now() and i.fingerprint = excluded.fingerprint)
-      returning i.owner`;
-    if (taken?.owner === owner) return { kind: 'owner', owner };
-    const [existing] = await this.sql<{ fingerprint: Buffer; status: number | null; response_body: string | null }[]>`
-      select fingerprint, status, response_body from idempotency_keys
-      where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey}`;
-    if (!existing) return { kind: 'in-flight' };
+  /**
+   * Runs `work` once for the target: inside one transaction that also stores its reply, unless a
+   * stored reply answers (replay, mismatch) or the key is in flight. An error reply (`error`
+   * set) rolls the effect back; a 4xx is then stored on its own, a 5xx stores nothing, so that
+   * the retry runs. Whatever `work` throws rolls back too and is thrown on.
+   */
+  async runOnce<Reply extends StorableReply>(target: IdempotencyTarget, owner: string, work: (tx: Queryable) => Promise<Reply>): Promise<Once<Reply>> {
+    const [high, low] = lockOf(target);
+    // A connection of its own rather than sql.begin, so that BEGIN goes out with the lock and the
+    // read in one write, and COMMIT with the stored reply: two round trips fewer per call.
+    const tx = await this.sql.reserve();
+    let refused: Reply | undefined;
+    try {
+      const [, [lock], [existing]] = await Promise.all([
+        tx`begin`.execute(),
+        // A process that hangs (rather than dies) holding the lock loses its session, and so the lock, after lockSeconds idle.
+        tx<{ locked: boolean }[]>`
+          select pg_try_advisory_xact_lock(${high}::int4, ${low}::int4) as locked,
+                 set_config('idle_in_transaction_session_timeout', ${String(this.lockSeconds * 1000)}, true)`.execute(),
+        // Runs after the lock is taken, so it sees any reply committed before.
+        tx<{ fingerprint: Buffer; status: number | null; response_body: string | null; expired: boolean; held: boolean }[]>`
+          select fingerprint, status, response_body, expires_at <= now() as expired, coalesce(locked_until > now(), false) as held
+          from idempotency_keys where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey}`.execute(),
+      ]);
+      const answered = existing && !existing.expired ? this.answer(target, existing) : undefined;
+      if (answered || !lock?.locked) {
+        await tx`rollback`;
+        return answered ?? { kind: 'in-flight' };
+      }
+      const reply = await work(withSavepoints(tx));
+      if (reply.error !== undefined) {
+        await tx`rollback`;
+        refused = reply;
+        return { kind: 'ran', reply };
+      }
+      // An expired record, or a dead claim of an earlier server, gives way to this one.
+      const cleared = existing ? tx`delete from idempotency_keys where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey}`.execute() : undefined;
+      // COMMIT goes out behind the insert without waiting for it; a failed insert turns it into a rollback.
+      const [deleted, stored, committed] = await Promise.allSettled([cleared, this.insert(tx, target, owner, reply).execute(), tx`commit`.execute()]);
+      if (committed.status === 'rejected') throw committed.reason;
+      // The reply could not be stored (another run stored one first): the effect was rolled back.
+      if (deleted.status === 'rejected' || stored.status === 'rejected') return { kind: 'in-flight' };
+      return { kind: 'ran', reply };
+    } catch (error) {
+      // Whatever failed, nothing of the call stays: the connection goes back with no transaction open.
+      await tx`rollback`.catch(() => {});
+      throw error;
+    } finally {
+      tx.release();
+      // With the connection given back: the pool may have no other (PGlite's has one).
+      if (refused && refused.status < 500) await this.storeRefusal(target, owner, refused);
+    }
+  }
+
+  /** What a live stored record says to a call with the same key, or undefined when it is a dead claim to take over. */
+  private answer(
+    target: IdempotencyTarget,
+    existing: { fingerprint: Buffer; status: number | null; response_body: string | null; held: boolean },
+  ): Once<never> | undefined {
     if (!existing.fingerprint.equals(target.fingerprint)) return { kind: 'mismatch' };
-    if (existing.status === null) return { kind: 'in-flight' };
-    const body = openReply(target, existing.status, existing.response_body ?? '');
-    if (body === undefined) return { kind: 'other-secret' };
-    return { kind: 'replay', status: existing.status, body };
+    if (existing.status !== null) {
+      const body = openReply(target, existing.status, existing.response_body ?? '');
+      return body === undefined ? { kind: 'other-secret' } : { kind: 'replay', status: existing.status, body };
+    }
+    return existing.held ? { kind: 'in-flight' } : undefined;
+  }
+
+  private insert(tx: Queryable, target: IdempotencyTarget, owner: string, reply: StorableReply) {
+    return tx`
+      insert into idempotency_keys (key_id, idempotency_key, fingerprint, owner, status, response_body, expires_at)
+      values (${target.keyId}, ${target.idempotencyKey}, ${target.fingerprint}, ${owner}, ${reply.status},
+              ${sealReply(target, reply.status, reply.body ?? '')}, now() + make_interval(hours => ${this.retentionHours}))`;
   }
 
   /**
-   * Stores the response inside the transaction that holds the request's effect. Returns false
-   * when the claim was lost (it expired and a retry took it over): the caller must roll back.
+   * Stores a refusal whose effect was rolled back, under the key's lock again. When another call
+   * with the key took the lock in between, that call's own reply is the one stored.
    */
-  async complete(tx: Queryable, target: IdempotencyTarget, owner: string, status: number, body: string): Promise<boolean> {
-    const stored = await tx`
-      update idempotency_keys set status = ${status}, response_body = ${sealReply(target, status, body)}, locked_until = null
-      where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey} and owner = ${owner} and status is null`;
-    return stored.count === 1;
-  }
-
-  /** After a server error nothing was done: frees the key so that a retry can run. */
-  async release(target: IdempotencyTarget, owner: string): Promise<void> {
-    await this.sql`
-      delete from idempotency_keys
-      where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey} and owner = ${owner} and status is null`;
+  private async storeRefusal(target: IdempotencyTarget, owner: string, reply: StorableReply): Promise<void> {
+    const [high, low] = lockOf(target);
+    await this.sql.begin(async (tx) => {
+      const [lock] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(${high}::int4, ${low}::int4) as locked`;
+      if (!lock?.locked) return;
+      await tx`
+        insert into idempotency_keys as i (key_id, idempotency_key, fingerprint, owner, status, response_body, expires_at)
+        values (${target.keyId}, ${target.idempotencyKey}, ${target.fingerprint}, ${owner}, ${reply.status},
+                ${sealReply(target, reply.status, reply.body ?? '')}, now() + make_interval(hours => ${this.retentionHours}))
+        on conflict (key_id, idempotency_key) do update set
+          fingerprint = excluded.fingerprint, owner = excluded.owner, locked_until = null, status = excluded.status,
+          response_body = excluded.response_body, created_at = now(), expires_at = excluded.expires_at
+        where i.expires_at <= now() or (i.status is null and (i.locked_until is null or i.locked_until <= now()))`;
+    });
   }
 }
 

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { connect, type Database } from '@charter/db';
+import { type App, createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { call, createModule } from './support/server.ts';
+
+/** What an idempotent request sends the database, statement by statement, in order. */
+let database: Database;
+let app: App;
+let running: RunningServer;
+let server: { url: string; key: string };
+const statements: string[] = [];
+
+beforeAll(async () => {
+  const pglite = inject('databaseKind') === 'pglite';
+  database = await connect({
+    databaseUrl: inject('databaseUrl'),
+    max: pglite ? 1 : 10,
+    fastPool: !pglite,
+    onQuery: (_pool, query) => statements.push(query.replace(/\s+/g, ' ').trim()),
+  });
+  app = createApp({ sql: database.sql, fastSql: database.fastSql, logError: () => {}, addressLimitPerMinute: 1_000_000 });
+  running = await listen(app, 0);
+  server = { url: running.url, key: (await createWorkspace(database.sql, { name: 'One transaction' })).key };
+});
+afterAll(async () => {
+  await running.close(1000);
+  await database.close();
+});
+
+/** The statements of one request, without what is off its path (batched access log, last_used_at) or the admission. */
+async function statementsOf(request: () => Promise<unknown>): Promise<string[]> {
+  await app.flush();
+  statements.length = 0;
+  await request();
+  return statements.filter(
+    (query) => !/^insert into (access_logs|usage_minutes|unauthenticated_requests)|^update api_keys set last_used_at|api_key_secrets/i.test(query),
+  );
+}
+
+describe('an idempotent create commits once', () => {
+  it('claims the key, runs the effect and stores the reply inside one transaction, and a replay touches nothing else', async () => {
+    const module = await createModule(server, [{ name: 'n', type: 'number' }]);
+    const idempotencyKey = randomUUID();
+    const post = () => call(server, 'POST', `/modules/${module.id}/records`, { body: { data: { n: 1 } }, headers: { 'idempotency-key': idempotencyKey } });
+
+    let created: Awaited<ReturnType<typeof post>> | undefined;
+    const first = await statementsOf(async () => {
+      created = await post();
+    });
+    expect(created?.status).toBe(201);
+    // Every statement of the request runs between one BEGIN and one COMMIT: no claim committed on its own first.
+    expect(first[0]).toMatch(/^begin/i);
+    expect(first.at(-1)).toMatch(/^commit$/i);
+    expect(first.filter((query) => /^(begin|commit|rollback)/i.test(query))).toHaveLength(2);
+    expect(first.filter((query) => query.includes('idempotency_keys'))).toHaveLength(2); // the lookup, then the stored reply
+    expect(first.filter((query) => /insert into records/i.test(query))).toHaveLength(1);
+    expect(first.some((query) => query.includes('pg_try_advisory_xact_lock'))).toBe(true);
+
+    let replayed: Awaited<ReturnType<typeof post>> | undefined;
+    const again = await statementsOf(async () => {
+      replayed = await post();
+    });
+    expect(replayed?.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed?.text).toBe(created?.text);
+    expect(again.some((query) => /modules|records/i.test(query))).toBe(false);
+    expect(again.filter((query) => query.includes('idempotency_keys'))).toHaveLength(1);
+  });
+});

@@ -37,6 +37,8 @@ const Settings = z.object({
   WORKSPACE_MAX_CONCURRENCY: integer(1, 1000).optional(),
   WORKSPACE_MAX_QUEUED: integer(0, 10_000).default(16),
   WORKSPACE_QUEUE_TIMEOUT_MS: integer(0, 600_000).default(1_000),
+  // The Model Context Protocol at /api/v1/mcp, for AI agents: off unless asked for.
+  MCP_ENABLED: z.enum(['true', 'false'], 'must be true or false').default('false').transform((value) => value === 'true'),
 });
 
 export type Settings = z.infer<typeof Settings>;

@@ -1,0 +1,211 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type EndpointContract, MAX_JSON_DEPTH } from '@charter/contracts';
+import type { AnyTRPCRouter } from '@trpc/server';
+import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import { presentedKey } from '../auth/api-key.ts';
+import { ApiError } from '../errors.ts';
+import { exceedsDepth, parseJsonObject, readBody } from '../http/read-body.ts';
+import { errorAnswer, send } from '../http/respond.ts';
+import type { RequestState } from '../http/rest.ts';
+import { fingerprint } from '../idempotency/idempotency.ts';
+import { type RateDecision, rateLimitExceeded, rateLimitHeaders } from '../limits/rate-limit.ts';
+import type { RequestLog } from '../logs/access-log.ts';
+import type { Outcome, ServedProcedure } from '../pipeline/call.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+
+/** Where the tRPC protocol is served. */
+export const TRPC_BASE_PATH = '/api/trpc';
+
+export interface TrpcHandlerOptions {
+  router: AnyTRPCRouter;
+  pipeline: Pipeline;
+  requestLog: RequestLog;
+  maxBodyBytes: number;
+}
+
+// tRPC's own error keys for the API's statuses, so that @trpc/client's `error.data.code` reads naturally.
+const TRPC_KEY_BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_SUPPORTED',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  422: 'UNPROCESSABLE_CONTENT',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * The tRPC transport (HTTP protocol of @trpc/server 11, batching included, no transformer): a thin
+ * adapter over the rule pipeline. It reads the calls of a request (`/api/trpc/a,b?batch=1`, inputs
+ * in `input=` for queries or the body for mutations) and gives each call its own admission (its
+ * own rate-limit count), its own pass through the pipeline and its own access-log entry, as if it
+ * had come alone over REST. The request's rate-limit headers are those of its last admission.
+ *
+ * An `Idempotency-Key` header applies to a request of one call: with several calls it is a 400 in
+ * each of them, since one key cannot name several writes.
+ *
+ * Errors keep the API's vocabulary: `error.data` carries the envelope (`error`, `message`,
+ * `request_id`, and `errors`, `required_scopes`, `retry_after` when set), the HTTP status as
+ * `httpStatus` and tRPC's own key as `code`. In a batch, call `i` has the request ID
+ * `<request id>-<i>`, so that each access-log entry and error names its own call.
+ */
+export function createTrpcHandler(options: TrpcHandlerOptions) {
+  const { pipeline, requestLog, maxBodyBytes } = options;
+  const procedures = new Map(Object.entries((options.router._def as unknown as { procedures: Record<string, ServedProcedure> }).procedures));
+
+  return async function handleTrpc(req: IncomingMessage, res: ServerResponse, state: RequestState, url: URL): Promise<void> {
+    const started = performance.now();
+    const method = req.method ?? 'GET';
+    const batch = url.searchParams.get('batch') === '1';
+    const names = decodeNames(url.pathname.slice(TRPC_BASE_PATH.length + 1), batch);
+
+    // The calls' inputs, read once: a request that cannot be read fails each of its calls alike.
+    let inputs: unknown[] = [];
+    let unreadable: unknown;
+    try {
+      inputs = await readInputs(req, url, method, batch, names.length, maxBodyBytes);
+    } catch (error) {
+      unreadable = error;
+    }
+    const keyValues = req.headersDistinct['idempotency-key'];
+    const presented = presentedKey(req.headersDistinct);
+
+    const slots: string[] = [];
+    const statuses: number[] = [];
+    const headers: Record<string, string> = {};
+    let decision: RateDecision | undefined;
+    // In order, one after the other: a batch's calls are admitted (and limited) in the order sent.
+    for (const [index, name] of names.entries()) {
+      const callStarted = index === 0 ? started : performance.now();
+      const requestId = names.length === 1 ? state.requestId : `${state.requestId}-${index}`;
+      const admission = await pipeline.admit(presented, state.clientAddress ?? 'unknown', requestId);
+      decision = admission.decision;
+      const { principal } = admission;
+      if (principal) state.principal = principal;
+      const procedure = procedures.get(name);
+      const contract = (procedure?._def.meta as { contract: EndpointContract } | undefined)?.contract;
+      let outcome: Outcome;
+      if (!admission.decision.admitted) outcome = errorAnswer(rateLimitExceeded(admission.decision), requestId);
+      else if (unreadable !== undefined) outcome = errorAnswer(unreadable, requestId);
+      else if (!procedure || !contract) outcome = errorAnswer(new ApiError('not_found', `No procedure is named "${name}".`), requestId);
+      else if ((contract.method === 'GET') !== (method === 'GET')) {
+        const takes = contract.method === 'GET' ? 'GET (a query)' : 'POST (a mutation)';
+        outcome = errorAnswer(new ApiError('method_not_allowed', `${name} is called with ${takes}, not ${method}.`), requestId);
+      } else if (keyValues !== undefined && names.length > 1 && contract.idempotent) {
+        outcome = errorAnswer(new ApiError('bad_request', 'An Idempotency-Key applies to one call: send this call in a request of its own.'), requestId);
+      } else {
+        const rawInput = inputObject(inputs[index]);
+        outcome = await pipeline.run({
+          contract,
+          procedure,
+          principal,
+          rawInput,
+          requestId,
+          idempotency: contract.idempotent
+            ? {
+                values: keyValues,
+                fingerprint: () => fingerprint('POST', new URL(`${TRPC_BASE_PATH}/${name}`, 'http://trpc'), rawInput),
+                sealWith: contract.returnsSecret ? presented : undefined,
+              }
+            : undefined,
+        });
+        // A secret must not linger in a browser's or a proxy's cache.
+        if (contract.returnsSecret) headers['Cache-Control'] = 'no-store';
+      }
+      Object.assign(headers, outcome.headers);
+      slots.push(outcome.status >= 400 ? errorSlot(outcome, name) : successSlot(outcome));
+      statuses.push(outcome.status);
+      requestLog.record({
+        workspaceId: principal?.workspaceId ?? null,
+        keyId: principal?.keyId ?? null,
+        method,
+        path: `${TRPC_BASE_PATH}/${name}`,
+        status: outcome.status,
+        latencyMs: performance.now() - callStarted,
+        requestId,
+        clientAddress: state.clientAddress,
+        at: new Date(),
+      });
+    }
+    if (decision) Object.assign(headers, rateLimitHeaders(decision));
+    // tRPC's rule: one status when every call agrees, else 207 Multi-Status.
+    const status = statuses.every((s) => s === statuses[0]) ? (statuses[0] ?? 200) : 207;
+    send(res, status === 204 ? 200 : status, state.requestId, batch ? `[${slots.join(',')}]` : (slots[0] ?? '{}'), headers);
+  };
+}
+
+/** The procedure names of `/api/trpc/<names>`: a comma-separated list in a batch. */
+function decodeNames(encoded: string, batch: boolean): string[] {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(encoded);
+  } catch {
+    decoded = encoded;
+  }
+  return batch ? decoded.split(',') : [decoded];
+}
+
+/** Each call's input, as sent: JSON in `input=` (queries) or in the body (mutations), keyed by index in a batch. */
+async function readInputs(req: IncomingMessage, url: URL, method: string, batch: boolean, count: number, maxBodyBytes: number): Promise<unknown[]> {
+  let sent: unknown;
+  if (method === 'GET') {
+    const text = url.searchParams.get('input');
+    sent = text === null ? undefined : parseJson(text);
+  } else if (method === 'POST') {
+    const body = await readBody(req, maxBodyBytes);
+    // A mutation without input has an empty body; a batch's body is an object of indexes.
+    sent = body.length === 0 ? undefined : parseJsonValue(body, req.headers['content-type']);
+  } else {
+    throw new ApiError('method_not_allowed', `tRPC takes GET (queries) and POST (mutations), not ${method}.`, {}, { Allow: 'GET, POST' });
+  }
+  if (!batch) return [sent];
+  if (sent !== undefined && (typeof sent !== 'object' || sent === null || Array.isArray(sent))) {
+    throw new ApiError('bad_request', 'A batch takes its inputs as a JSON object keyed by call index.');
+  }
+  const byIndex = (sent ?? {}) as Record<string, unknown>;
+  return Array.from({ length: count }, (_, index) => (Object.hasOwn(byIndex, String(index)) ? byIndex[String(index)] : undefined));
+}
+
+function parseJsonValue(body: Buffer, contentType: string | undefined): unknown {
+  // The REST reader checks the media type and the depth; it wants an object, which a batch body is.
+  const text = body.toString('utf8');
+  if (text.trimStart().startsWith('{')) return parseJsonObject(body, contentType);
+  parseJsonObject(Buffer.alloc(0), contentType);
+  return parseJson(text);
+}
+
+function parseJson(text: string): unknown {
+  if (exceedsDepth(text, MAX_JSON_DEPTH)) {
+    throw new ApiError('bad_request', `The input is nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays.`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError('bad_request', 'The input is not valid JSON.');
+  }
+}
+
+/** The pipeline takes an object of named inputs; no input is an empty one, anything else is refused by validation. */
+function inputObject(input: unknown): Record<string, unknown> {
+  if (input === undefined || input === null) return {};
+  if (typeof input === 'object' && !Array.isArray(input)) return input as Record<string, unknown>;
+  return { _: input };
+}
+
+/** `{"result":{"data":…}}` around the body the pipeline serialised, without parsing it again. */
+function successSlot(outcome: Outcome): string {
+  return outcome.body === undefined ? '{"result":{}}' : `{"result":{"data":${outcome.body}}}`;
+}
+
+/** tRPC's error shape, its `data` carrying the API's envelope (a replayed error's body is the stored envelope). */
+function errorSlot(outcome: Outcome, path: string): string {
+  const envelope = JSON.parse(outcome.body ?? '{}') as { message?: string };
+  const key = TRPC_KEY_BY_STATUS[outcome.status] ?? 'INTERNAL_SERVER_ERROR';
+  return JSON.stringify({
+    error: { message: envelope.message, code: TRPC_ERROR_CODES_BY_KEY[key], data: { code: key, httpStatus: outcome.status, path, ...envelope } },
+  });
+}

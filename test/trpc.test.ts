@@ -53,7 +53,7 @@ async function keyWith(scopes: string[], extra: Record<string, unknown> = {}) {
 describe('tRPC at /api/trpc', () => {
   it('accepts the API key in each of the three header forms and serves typed results', async () => {
     const module = await createModule(server, [{ name: 'email', type: 'string', required: true }]);
-    for (const headers of [{ authorization: `Bearer ${server.key}` }, { authorization: `ApiKey ${server.key}` }, { 'x-api-key': server.key }]) {
+    for (const headers of <Record<string, string>[]>[{ authorization: `Bearer ${server.key}` }, { authorization: `ApiKey ${server.key}` }, { 'x-api-key': server.key }]) {
       const { trpc } = client(headers);
       const got = await trpc.getModule.query({ module_id: module.id });
       expect(got.id).toBe(module.id);
@@ -63,7 +63,7 @@ describe('tRPC at /api/trpc', () => {
 
   it('refuses a missing, malformed or unknown key with 401 in the API vocabulary', async () => {
     const unknownKey = `sk_live_${'A'.repeat(38)}`;
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${unknownKey}` }, { authorization: `Bearer ${server.key}`, 'x-api-key': unknownKey }]) {
+    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${unknownKey}` }, { authorization: `Bearer ${server.key}`, 'x-api-key': unknownKey }]) {
       const { trpc, seen } = client(headers);
       const error = await failure(trpc.listModules.query({}));
       expect(error.data?.code).toBe('UNAUTHORIZED');
@@ -141,6 +141,8 @@ describe('tRPC at /api/trpc', () => {
     const theirs = await createModule({ url: server.url, key: other.key });
     const { trpc } = client({ authorization: `Bearer ${server.key}` });
     const error = await failure(trpc.getModule.query({ module_id: theirs.id }));
+    // The envelope is typed on the client: `error.data.error` is the API's code.
+    expect(error.data?.error).toBe('not_found');
     expect(data(error)).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404, error: 'not_found' });
     const write = await failure(trpc.createRecord.mutate({ module_id: theirs.id, data: {} }));
     expect(data(write)).toMatchObject({ httpStatus: 404, error: 'not_found' });

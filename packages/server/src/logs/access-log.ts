@@ -1,5 +1,6 @@
 import type { Sql } from '@charter/db';
 import { ulid } from 'ulid';
+import { randomFraction } from '../ids.ts';
 
 /** Longest path the access log stores, in UTF-16 code units; longer ones are cut and end in "…". */
 export const MAX_LOGGED_PATH = 512;
@@ -149,7 +150,7 @@ export class AccessLogWriter implements RequestLog {
         continue;
       }
       rows.push({
-        id: ulid(entry.at.getTime()).toLowerCase(),
+        id: ulid(entry.at.getTime(), randomFraction).toLowerCase(),
         workspace_id: entry.workspaceId,
         key_id: entry.keyId,
         method: entry.method,

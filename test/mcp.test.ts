@@ -66,6 +66,20 @@ describe('MCP at /api/v1/mcp', () => {
     expect(await response.json()).toMatchObject({ error: 'unauthorized', request_id: response.headers.get('x-request-id') });
   });
 
+  it('takes one message per request: a JSON-RPC batch, which would run several calls on one admission, is a 400', async () => {
+    const message = { jsonrpc: '2.0', method: 'tools/call', params: { name: 'listModules', arguments: {} } };
+    const response = await fetch(`${server.url}/api/v1/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify([
+        { ...message, id: 1 },
+        { ...message, id: 2 },
+      ]),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'bad_request', message: 'Send one JSON-RPC message per request, not a batch.' });
+  });
+
   it('generates one tool per endpoint from the contracts, with its hints', async () => {
     const { client } = await connect({ authorization: `Bearer ${server.key}` });
     const { tools } = await client.listTools();

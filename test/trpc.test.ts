@@ -169,6 +169,23 @@ describe('tRPC at /api/trpc', () => {
     expect(usage.body.total_requests).toBe(10);
   });
 
+  it('refuses a batch of more than 50 calls whole, as one counted call, before any of it runs', async () => {
+    const capped = await keyWith(['modules:*']);
+    const { trpc, seen } = client({ authorization: `Bearer ${capped.key}` });
+    const settled = await Promise.allSettled(Array.from({ length: 51 }, (_, i) => trpc.createModule.mutate({ name: `Capped ${i}`, fields: [] })));
+    for (const result of settled) {
+      expect(result.status).toBe('rejected');
+      expect(data((result as PromiseRejectedResult).reason)).toMatchObject({ error: 'bad_request', httpStatus: 400, message: 'A batch takes at most 50 calls, not 51.' });
+    }
+    expect(seen.map((answer) => answer.status)).toEqual([400]);
+    expect(seen[0]?.headers.get('x-ratelimit-remaining')).toBe(String(Number(seen[0]?.headers.get('x-ratelimit-limit')) - 1));
+    const listed = await call(server, 'GET', '/modules?limit=100');
+    expect(listed.body.data.filter((module: { name: string }) => module.name.startsWith('Capped '))).toHaveLength(0);
+    // Fifty calls are one batch still.
+    const fifty = await Promise.all(Array.from({ length: 50 }, () => trpc.listModules.query({ limit: 1 })));
+    expect(fifty).toHaveLength(50);
+  });
+
   it('answers an unknown procedure with 404 and a mutation sent as a query with 405', async () => {
     const response = await fetch(`${server.url}/api/trpc/nope,createModule?batch=1&input=${encodeURIComponent('{}')}`, { headers: { authorization: `Bearer ${server.key}` } });
     const body = (await response.json()) as { error: { data: Record<string, unknown> } }[];

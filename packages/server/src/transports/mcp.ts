@@ -98,6 +98,10 @@ export function createMcpHandler(options: McpHandlerOptions) {
     } catch (error) {
       return void sendError(res, requestId, error);
     }
+    // One message per request: a JSON-RPC batch would run several tool calls on one admission.
+    if (Array.isArray(message)) {
+      return void sendError(res, requestId, new ApiError('bad_request', 'Send one JSON-RPC message per request, not a batch.'));
+    }
     const isToolCall = (message as { method?: unknown } | null)?.method === 'tools/call';
     if (!decision.admitted && !isToolCall) return void sendError(res, requestId, rateLimitExceeded(decision));
 

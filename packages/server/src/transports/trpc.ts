@@ -13,6 +13,12 @@ import type { RequestLog } from '../logs/access-log.ts';
 import type { Outcome, ServedProcedure } from '../pipeline/call.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 
+/**
+ * Most calls one request may carry: each is an admission and a database round trip or more, so a
+ * URL or body full of names must not buy thousands of them. Beyond it the batch is one 400.
+ */
+export const MAX_BATCH_CALLS = 50;
+
 /** Where the tRPC protocol is served. */
 export const TRPC_BASE_PATH = '/api/trpc';
 
@@ -62,6 +68,7 @@ export function createTrpcHandler(options: TrpcHandlerOptions) {
     const method = req.method ?? 'GET';
     const batch = url.searchParams.get('batch') === '1';
     const names = decodeNames(url.pathname.slice(TRPC_BASE_PATH.length + 1), batch);
+    if (names.length > MAX_BATCH_CALLS) return refuseBatch(req, res, state, started, names.length);
 
     // The calls' inputs, read once: a request that cannot be read fails each of its calls alike.
     let inputs: unknown[] = [];
@@ -136,6 +143,29 @@ export function createTrpcHandler(options: TrpcHandlerOptions) {
     const status = statuses.every((s) => s === statuses[0]) ? (statuses[0] ?? 200) : 207;
     send(res, status === 204 ? 200 : status, state.requestId, batch ? `[${slots.join(',')}]` : (slots[0] ?? '{}'), headers);
   };
+
+  /** A batch beyond MAX_BATCH_CALLS is refused whole, counted and logged as one call, before any of it runs. */
+  async function refuseBatch(req: IncomingMessage, res: ServerResponse, state: RequestState, started: number, count: number): Promise<void> {
+    const { principal, decision } = await pipeline.admit(presentedKey(req.headersDistinct), state.clientAddress ?? 'unknown', state.requestId);
+    if (principal) state.principal = principal;
+    const refusal = decision.admitted
+      ? new ApiError('bad_request', `A batch takes at most ${MAX_BATCH_CALLS} calls, not ${count}.`)
+      : rateLimitExceeded(decision);
+    const outcome = errorAnswer(refusal, state.requestId);
+    requestLog.record({
+      workspaceId: principal?.workspaceId ?? null,
+      keyId: principal?.keyId ?? null,
+      method: req.method ?? 'GET',
+      path: TRPC_BASE_PATH,
+      status: outcome.status,
+      latencyMs: performance.now() - started,
+      requestId: state.requestId,
+      clientAddress: state.clientAddress,
+      at: new Date(),
+    });
+    // One error for the whole batch: @trpc/client gives it to each call.
+    send(res, outcome.status, state.requestId, errorSlot(outcome, ''), { ...outcome.headers, ...rateLimitHeaders(decision) });
+  }
 }
 
 /** The procedure names of `/api/trpc/<names>`: a comma-separated list in a batch. */

@@ -1,4 +1,4 @@
-import { createWorkspace } from '@charter/server';
+import { type AccessLogEntry, createWorkspace } from '@charter/server';
 import type { AppRouter } from '@charter/server/trpc';
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,10 +186,34 @@ describe('tRPC at /api/trpc', () => {
     expect(fifty).toHaveLength(50);
   });
 
-  it('answers an unknown procedure with 404 and a mutation sent as a query with 405', async () => {
+  it('logs a request that no call could answer (the database unreachable while admitting) with its 503', async () => {
+    const entries: AccessLogEntry[] = [];
+    const unreachable = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    const down = await startTestServer({
+      gatekeeper: { admitKey: unreachable, admitAddress: unreachable },
+      requestLog: { record: (entry) => void entries.push(entry), flush: async () => {}, close: async () => {} },
+    });
+    try {
+      const response = await fetch(`${down.url}/api/trpc/listModules`, { headers: { authorization: `Bearer ${down.key}` } });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: 'service_unavailable' });
+      expect(entries).toMatchObject([{ path: '/api/trpc', status: 503, requestId: response.headers.get('x-request-id') }]);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('answers an unknown procedure with 404, a mutation sent as a query with 405, and bad input with 400', async () => {
     const response = await fetch(`${server.url}/api/trpc/nope,createModule?batch=1&input=${encodeURIComponent('{}')}`, { headers: { authorization: `Bearer ${server.key}` } });
     const body = (await response.json()) as { error: { data: Record<string, unknown> } }[];
     expect(body.map((slot) => slot.error.data.error)).toEqual(['not_found', 'method_not_allowed']);
     expect(response.status).toBe(207);
+    // An input must be an object, as a REST body must; unreadable JSON is a 400 in each call.
+    const scalar = await fetch(`${server.url}/api/trpc/listModules?input=${encodeURIComponent('"abc"')}`, { headers: { authorization: `Bearer ${server.key}` } });
+    expect(scalar.status).toBe(400);
+    expect(((await scalar.json()) as { error: { data: Record<string, unknown> } }).error.data).toMatchObject({ error: 'bad_request', message: 'The input of listModules must be a JSON object.' });
+    const broken = await fetch(`${server.url}/api/trpc/listModules,getModule?batch=1&input=%7B`, { headers: { authorization: `Bearer ${server.key}` } });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: { data: Record<string, unknown> } }[]).map((slot) => slot.error.data.error)).toEqual(['bad_request', 'bad_request']);
   });
 });

@@ -65,6 +65,31 @@ export function createTrpcHandler(options: TrpcHandlerOptions) {
 
   return async function handleTrpc(req: IncomingMessage, res: ServerResponse, state: RequestState, url: URL): Promise<void> {
     const started = performance.now();
+    try {
+      await serveCalls(req, res, state, url, started);
+    } catch (error) {
+      // What no call could answer (the database unreachable while admitting): the listener answers it;
+      // this adapter logs it, since the listener leaves tRPC's entries to the adapter.
+      if (!res.headersSent) logCall(req, state, TRPC_BASE_PATH, errorAnswer(error, state.requestId).status, started, state.requestId);
+      throw error;
+    }
+  };
+
+  function logCall(req: IncomingMessage, state: RequestState, path: string, status: number, started: number, requestId: string): void {
+    requestLog.record({
+      workspaceId: state.principal?.workspaceId ?? null,
+      keyId: state.principal?.keyId ?? null,
+      method: req.method ?? 'GET',
+      path,
+      status,
+      latencyMs: performance.now() - started,
+      requestId,
+      clientAddress: state.clientAddress,
+      at: new Date(),
+    });
+  }
+
+  async function serveCalls(req: IncomingMessage, res: ServerResponse, state: RequestState, url: URL, started: number): Promise<void> {
     const method = req.method ?? 'GET';
     const batch = url.searchParams.get('batch') === '1';
     const names = decodeNames(url.pathname.slice(TRPC_BASE_PATH.length + 1), batch);
@@ -98,14 +123,15 @@ export function createTrpcHandler(options: TrpcHandlerOptions) {
       let outcome: Outcome;
       if (!admission.decision.admitted) outcome = errorAnswer(rateLimitExceeded(admission.decision), requestId);
       else if (unreadable !== undefined) outcome = errorAnswer(unreadable, requestId);
-      else if (!procedure || !contract) outcome = errorAnswer(new ApiError('not_found', `No procedure is named "${name}".`), requestId);
+      else if (!procedure || !contract) outcome = errorAnswer(new ApiError('not_found', `No procedure is named "${name.slice(0, 100)}".`), requestId);
+      else if (!isInputObject(inputs[index])) outcome = errorAnswer(new ApiError('bad_request', `The input of ${name} must be a JSON object.`), requestId);
       else if ((contract.method === 'GET') !== (method === 'GET')) {
         const takes = contract.method === 'GET' ? 'GET (a query)' : 'POST (a mutation)';
         outcome = errorAnswer(new ApiError('method_not_allowed', `${name} is called with ${takes}, not ${method}.`), requestId);
       } else if (keyValues !== undefined && names.length > 1 && contract.idempotent) {
         outcome = errorAnswer(new ApiError('bad_request', 'An Idempotency-Key applies to one call: send this call in a request of its own.'), requestId);
       } else {
-        const rawInput = inputObject(inputs[index]);
+        const rawInput = (inputs[index] ?? {}) as Record<string, unknown>;
         outcome = await pipeline.run({
           contract,
           procedure,
@@ -126,23 +152,13 @@ export function createTrpcHandler(options: TrpcHandlerOptions) {
       Object.assign(headers, outcome.headers);
       slots.push(outcome.status >= 400 ? errorSlot(outcome, name) : successSlot(outcome));
       statuses.push(outcome.status);
-      requestLog.record({
-        workspaceId: principal?.workspaceId ?? null,
-        keyId: principal?.keyId ?? null,
-        method,
-        path: `${TRPC_BASE_PATH}/${name}`,
-        status: outcome.status,
-        latencyMs: performance.now() - callStarted,
-        requestId,
-        clientAddress: state.clientAddress,
-        at: new Date(),
-      });
+      logCall(req, state, `${TRPC_BASE_PATH}/${name}`, outcome.status, callStarted, requestId);
     }
     if (decision) Object.assign(headers, rateLimitHeaders(decision));
     // tRPC's rule: one status when every call agrees, else 207 Multi-Status.
     const status = statuses.every((s) => s === statuses[0]) ? (statuses[0] ?? 200) : 207;
     send(res, status === 204 ? 200 : status, state.requestId, batch ? `[${slots.join(',')}]` : (slots[0] ?? '{}'), headers);
-  };
+  }
 
   /** A batch beyond MAX_BATCH_CALLS is refused whole, counted and logged as one call, before any of it runs. */
   async function refuseBatch(req: IncomingMessage, res: ServerResponse, state: RequestState, started: number, count: number): Promise<void> {
@@ -152,17 +168,7 @@ export function createTrpcHandler(options: TrpcHandlerOptions) {
       ? new ApiError('bad_request', `A batch takes at most ${MAX_BATCH_CALLS} calls, not ${count}.`)
       : rateLimitExceeded(decision);
     const outcome = errorAnswer(refusal, state.requestId);
-    requestLog.record({
-      workspaceId: principal?.workspaceId ?? null,
-      keyId: principal?.keyId ?? null,
-      method: req.method ?? 'GET',
-      path: TRPC_BASE_PATH,
-      status: outcome.status,
-      latencyMs: performance.now() - started,
-      requestId: state.requestId,
-      clientAddress: state.clientAddress,
-      at: new Date(),
-    });
+    logCall(req, state, TRPC_BASE_PATH, outcome.status, started, state.requestId);
     // One error for the whole batch: @trpc/client gives it to each call.
     send(res, outcome.status, state.requestId, errorSlot(outcome, ''), { ...outcome.headers, ...rateLimitHeaders(decision) });
   }
@@ -219,11 +225,9 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The pipeline takes an object of named inputs; no input is an empty one, anything else is refused by validation. */
-function inputObject(input: unknown): Record<string, unknown> {
-  if (input === undefined || input === null) return {};
-  if (typeof input === 'object' && !Array.isArray(input)) return input as Record<string, unknown>;
-  return { _: input };
+/** The pipeline takes an object of named inputs, as REST's body is; no input is an empty one. */
+function isInputObject(input: unknown): boolean {
+  return input === undefined || input === null || (typeof input === 'object' && !Array.isArray(input));
 }
 
 /** `{"result":{"data":…}}` around the body the pipeline serialised, without parsing it again. */

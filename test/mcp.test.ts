@@ -139,6 +139,20 @@ describe('MCP at /api/v1/mcp', () => {
       expect(answered).toHaveLength(6);
       expect(results.map((result) => result.isError)).toEqual([false, false, true]);
       expect(results[2]?.body).toMatchObject({ error: 'rate_limit_exceeded', limit: 5, remaining: 0, retry_after: expect.any(Number) });
+      // Each request is one access-log entry; a tool call's names its tool and its own status.
+      await server.app.flush();
+      const logged = await server.database.sql<{ method: string; path: string; status: number }[]>`
+        select method, path, status from access_logs where key_id = ${limited.id} order by path, status`;
+      expect(logged.map((entry) => `${entry.method} ${entry.path} ${entry.status}`).sort()).toEqual(
+        [
+          'POST /api/v1/mcp 200',
+          'POST /api/v1/mcp 202',
+          'GET /api/v1/mcp 405',
+          'POST /api/v1/mcp/listModules 200',
+          'POST /api/v1/mcp/listModules 200',
+          'POST /api/v1/mcp/listModules 429',
+        ].sort(),
+      );
       return;
     }
   });

@@ -100,7 +100,7 @@ export function createApp(options: AppOptions): App {
   // Every transport is a thin adapter over the same rule pipeline (one per process, sharing the workspace caps).
   const pipeline = createPipeline(serving);
   const handleTrpc = createTrpcHandler({ router, pipeline, requestLog, maxBodyBytes: serving.maxBodyBytes });
-  const handleMcp = options.mcp ? createMcpHandler({ router, pipeline, maxBodyBytes: serving.maxBodyBytes }) : undefined;
+  const handleMcp = options.mcp ? createMcpHandler({ router, pipeline, requestLog, maxBodyBytes: serving.maxBodyBytes }) : undefined;
 
   // What is past its retention is purged now and then; a slow purge is never run twice at once.
   let purging: Promise<unknown> | undefined;
@@ -186,9 +186,9 @@ export function createApp(options: AppOptions): App {
       requestId: requestIdFor(req.headers['x-request-id']),
       clientAddress: req.socket.remoteAddress ?? null,
     };
-    // Every answered call goes to the access log, however the edge answered it (tRPC logs each call of a batch itself).
+    // Every answered call goes to the access log, however the edge answered it (tRPC and MCP log their own calls).
     res.once('finish', () => {
-      if (url && isTrpcPath(url.pathname)) return;
+      if (url && (isTrpcPath(url.pathname) || (handleMcp && url.pathname === MCP_PATH))) return;
       requestLog.record({
         workspaceId: state.principal?.workspaceId ?? null,
         keyId: state.principal?.keyId ?? null,

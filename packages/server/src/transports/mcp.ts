@@ -14,6 +14,7 @@ import { errorAnswer, sendError } from '../http/respond.ts';
 import type { RequestState } from '../http/rest.ts';
 import { fingerprint } from '../idempotency/idempotency.ts';
 import { type RateDecision, rateLimitExceeded, rateLimitHeaders } from '../limits/rate-limit.ts';
+import type { RequestLog } from '../logs/access-log.ts';
 import type { Outcome, ServedProcedure } from '../pipeline/call.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 
@@ -23,6 +24,7 @@ export const MCP_PATH = `${API_BASE_PATH}/mcp`;
 export interface McpHandlerOptions {
   router: AnyTRPCRouter;
   pipeline: Pipeline;
+  requestLog: RequestLog;
   maxBodyBytes: number;
 }
 
@@ -76,12 +78,29 @@ function mayCall(principal: Principal, contract: EndpointContract): boolean {
  * header applies to the tool call its request carries.
  */
 export function createMcpHandler(options: McpHandlerOptions) {
-  const { pipeline, maxBodyBytes } = options;
+  const { pipeline, requestLog, maxBodyBytes } = options;
   const served = toolsFromRouter(options.router);
   const byName = new Map(served.map((entry) => [entry.tool.name, entry]));
 
   return async function handleMcp(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> {
     const { requestId } = state;
+    const started = performance.now();
+    // One entry per request, as for REST; a tool call is logged as `/api/v1/mcp/<tool>` with its own
+    // status (a tool error travels in an HTTP 200), so usage counts its errors too.
+    const logged: { path: string; status?: number } = { path: MCP_PATH };
+    res.once('finish', () => {
+      requestLog.record({
+        workspaceId: state.principal?.workspaceId ?? null,
+        keyId: state.principal?.keyId ?? null,
+        method: req.method ?? 'POST',
+        path: logged.path,
+        status: logged.status ?? res.statusCode,
+        latencyMs: performance.now() - started,
+        requestId,
+        clientAddress: state.clientAddress,
+        at: new Date(),
+      });
+    });
     const presented = presentedKey(req.headersDistinct);
     const { principal, decision } = await pipeline.admit(presented, state.clientAddress ?? 'unknown', requestId);
     if (principal) state.principal = principal;
@@ -111,6 +130,8 @@ export function createMcpHandler(options: McpHandlerOptions) {
       const name = request.params.name;
       const args = request.params.arguments ?? {};
       const outcome = await callTool(name, args, principal, decision);
+      logged.path = `${MCP_PATH}/${name.slice(0, 100)}`;
+      logged.status = outcome.status;
       if (outcome.headers['Idempotent-Replayed'] && !res.headersSent) res.setHeader('Idempotent-Replayed', 'true');
       const text = outcome.body ?? '';
       return outcome.status >= 400 ? { isError: true, content: [{ type: 'text', text }] } : { content: [{ type: 'text', text }] };

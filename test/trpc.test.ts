@@ -74,6 +74,14 @@ describe('tRPC at /api/trpc', () => {
     }
   });
 
+  it('reads nothing of a request without a valid key: an unreadable body is still a 401', async () => {
+    const response = await fetch(`${server.url}/api/trpc/createModule`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: { data: Record<string, unknown> } }).error.data).toMatchObject({ error: 'unauthorized' });
+    const withKey = await fetch(`${server.url}/api/trpc/createModule`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` }, body: '{' });
+    expect(withKey.status).toBe(400);
+  });
+
   it('checks scopes before the input: a key without the scope gets 403, even for invalid input', async () => {
     const narrow = await keyWith(['modules:read']);
     const { trpc, seen } = client({ authorization: `Bearer ${narrow.key}` });

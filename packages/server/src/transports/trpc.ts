@@ -3,6 +3,7 @@ import { type EndpointContract, MAX_JSON_DEPTH } from '@charter/contracts';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { presentedKey } from '../auth/api-key.ts';
+import { unauthorized } from '../auth/enforce-contract.ts';
 import { ApiError } from '../errors.ts';
 import { exceedsDepth, parseJsonObject, readBody } from '../http/read-body.ts';
 import { errorAnswer, send } from '../http/respond.ts';
@@ -95,14 +96,18 @@ export function createTrpcHandler(options: TrpcHandlerOptions) {
     const names = decodeNames(url.pathname.slice(TRPC_BASE_PATH.length + 1), batch);
     if (names.length > MAX_BATCH_CALLS) return refuseBatch(req, res, state, started, names.length);
 
-    // The calls' inputs, read once: a request that cannot be read fails each of its calls alike.
-    let inputs: unknown[] = [];
+    // The calls' inputs, read once, and only for a caller with a valid key (nothing of an
+    // unauthenticated request is read): a request that cannot be read fails each of its calls alike.
+    let inputs: unknown[] | undefined;
     let unreadable: unknown;
-    try {
-      inputs = await readInputs(req, url, method, batch, names.length, maxBodyBytes);
-    } catch (error) {
-      unreadable = error;
-    }
+    const readOnce = async () => {
+      if (inputs !== undefined || unreadable !== undefined) return;
+      try {
+        inputs = await readInputs(req, url, method, batch, names.length, maxBodyBytes);
+      } catch (error) {
+        unreadable = error;
+      }
+    };
     const keyValues = req.headersDistinct['idempotency-key'];
     const presented = presentedKey(req.headersDistinct);
 
@@ -120,18 +125,21 @@ export function createTrpcHandler(options: TrpcHandlerOptions) {
       if (principal) state.principal = principal;
       const procedure = procedures.get(name);
       const contract = (procedure?._def.meta as { contract: EndpointContract } | undefined)?.contract;
+      if (principal && admission.decision.admitted) await readOnce();
+      const input = inputs?.[index];
       let outcome: Outcome;
       if (!admission.decision.admitted) outcome = errorAnswer(rateLimitExceeded(admission.decision), requestId);
+      else if (!principal) outcome = errorAnswer(unauthorized(), requestId);
       else if (unreadable !== undefined) outcome = errorAnswer(unreadable, requestId);
       else if (!procedure || !contract) outcome = errorAnswer(new ApiError('not_found', `No procedure is named "${name.slice(0, 100)}".`), requestId);
-      else if (!isInputObject(inputs[index])) outcome = errorAnswer(new ApiError('bad_request', `The input of ${name} must be a JSON object.`), requestId);
+      else if (!isInputObject(input)) outcome = errorAnswer(new ApiError('bad_request', `The input of ${name} must be a JSON object.`), requestId);
       else if ((contract.method === 'GET') !== (method === 'GET')) {
         const takes = contract.method === 'GET' ? 'GET (a query)' : 'POST (a mutation)';
         outcome = errorAnswer(new ApiError('method_not_allowed', `${name} is called with ${takes}, not ${method}.`), requestId);
       } else if (keyValues !== undefined && names.length > 1 && contract.idempotent) {
         outcome = errorAnswer(new ApiError('bad_request', 'An Idempotency-Key applies to one call: send this call in a request of its own.'), requestId);
       } else {
-        const rawInput = (inputs[index] ?? {}) as Record<string, unknown>;
+        const rawInput = (input ?? {}) as Record<string, unknown>;
         outcome = await pipeline.run({
           contract,
           procedure,

@@ -5,7 +5,7 @@
  * hot key and with 50 keys, measured side by side in one run. What it measures and why it is built
  * this way: README.md next to this file.
  *
- * Settings (environment): BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS (50),
+ * Settings (environment): BENCH_DURATION (s per measurement, default 10), BENCH_CONNECTIONS (50), BENCH_TARGETS (all),
  * BENCH_WARMUP (s per target, 2), BENCH_ROUNDS (2), DATABASE_URL (unset: embedded PGlite).
  */
 import { readFileSync } from 'node:fs';

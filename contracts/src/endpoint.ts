@@ -46,9 +46,10 @@ export interface EndpointContract<
 }
 
 /** Declares an endpoint; the identity function, there for type inference and one place to look. */
-export function defineEndpoint<Input extends z.ZodObject, Output extends z.ZodType>(
-  contract: EndpointContract<Input, Output>,
-): EndpointContract<Input, Output> {
+export function defineEndpoint<Input extends z.ZodObject, Output extends z.ZodType, Method extends HttpMethod>(
+  // The method stays a literal in the type, so that typed transports tell reads from writes (tRPC's queries and mutations).
+  contract: EndpointContract<Input, Output> & { method: Method },
+): EndpointContract<Input, Output> & { method: Method } {
   return contract;
 }
 

@@ -69,6 +69,8 @@ const Settings = z.object({
     .transform((text) => text.split(',').map(Number))
     .default([...DEFAULT_RETRY_POLICY.delaysMs]),
   WEBHOOK_DISABLE_AFTER_FAILURES: integer(1, 1_000_000).default(DEFAULT_RETRY_POLICY.disableAfterFailures),
+  // The Model Context Protocol at /api/v1/mcp, for AI agents: off unless asked for.
+  MCP_ENABLED: z.enum(['true', 'false'], 'must be true or false').default('false').transform((value) => value === 'true'),
 });
 
 export type Settings = z.infer<typeof Settings>;

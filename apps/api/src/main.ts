@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       idempotencyHours: settings.IDEMPOTENCY_RETENTION_HOURS,
       counterHours: settings.RATE_LIMIT_COUNTER_RETENTION_HOURS,
     },
+    mcp: settings.MCP_ENABLED,
     workspaceConcurrency: {
       maxActive: workspaceMaxConcurrency(settings),
       maxQueued: settings.WORKSPACE_MAX_QUEUED,

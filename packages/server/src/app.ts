@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { API_BASE_PATH } from '@charter/contracts';
 import type { Sql } from '@charter/db';
 import { ApiError } from './errors.ts';
@@ -21,8 +21,11 @@ import { AccessLogWriter, type RequestLog } from './logs/access-log.ts';
 import { purgeExpired, type Retention, resolveRetention } from './maintenance/retention.ts';
 import { buildOpenApiDocument } from './openapi/document.ts';
 import { downgradeToOpenApi30 } from './openapi/downgrade.ts';
+import { createPipeline } from './pipeline/pipeline.ts';
 import { buildRouter, handlers as defaultHandlers } from './router.ts';
 import type { WebhookOptions } from './webhooks/options.ts';
+import { createMcpHandler, MCP_PATH } from './transports/mcp.ts';
+import { createTrpcHandler, TRPC_BASE_PATH } from './transports/trpc.ts';
 
 export interface AppOptions {
   /** The database: everything that must be durable goes through it. */
@@ -60,6 +63,8 @@ export interface AppOptions {
    * private addresses. Default: a key for this process alone (see `ephemeralWebhookOptions`).
    */
   webhooks?: WebhookOptions;
+  /** Serves the Model Context Protocol at /api/v1/mcp. Default: off. */
+  mcp?: boolean;
 }
 
 export interface App {
@@ -97,15 +102,20 @@ export function createApp(options: AppOptions): App {
   const retention = resolveRetention(options.retention);
   const cors = options.corsOrigins?.length ? createCors({ origins: options.corsOrigins, admitAddress: (address) => gatekeeper.admitAddress(address) }) : undefined;
   const idempotency = new IdempotencyStore(sql, options.idempotencyLockSeconds ?? 30, retention.idempotencyHours);
-  const handleRest = createRestHandler({
+  const serving = {
     router,
     sql,
     gatekeeper,
     idempotency,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     workspaceConcurrency: options.workspaceConcurrency && workspaceConcurrency(options.workspaceConcurrency),
-    onServerError: (error, requestId) => logError(`[${requestId}] server error`, error),
-  });
+    onServerError: (error: unknown, requestId: string) => logError(`[${requestId}] server error`, error),
+  };
+  const handleRest = createRestHandler(serving);
+  // Every transport is a thin adapter over the same rule pipeline (one per process, sharing the workspace caps).
+  const pipeline = createPipeline(serving);
+  const handleTrpc = createTrpcHandler({ router, pipeline, requestLog, maxBodyBytes: serving.maxBodyBytes });
+  const handleMcp = options.mcp ? createMcpHandler({ router, pipeline, requestLog, maxBodyBytes: serving.maxBodyBytes }) : undefined;
 
   // What is past its retention is purged now and then; a slow purge is never run twice at once.
   let purging: Promise<unknown> | undefined;
@@ -161,6 +171,8 @@ export function createApp(options: AppOptions): App {
     if (cors && (await cors(req, res, state))) return;
     if (!url) return void sendError(res, state.requestId, new ApiError('bad_request', 'The request target is not a valid path.'));
     if (await servePublic(req, res, state, url.pathname)) return;
+    if (handleMcp && url.pathname === MCP_PATH) return handleMcp(req, res, state);
+    if (isTrpcPath(url.pathname)) return handleTrpc(req, res, state, url);
     if (url.pathname.startsWith(`${API_BASE_PATH}/`)) return handleRest(req, res, state, url);
     sendError(res, state.requestId, new ApiError('not_found', `No route matches ${req.method} ${url.pathname}.`));
   }
@@ -197,8 +209,9 @@ export function createApp(options: AppOptions): App {
       requestId: requestIdFor(req.headers['x-request-id']),
       clientAddress: req.socket.remoteAddress ?? null,
     };
-    // Every answered call goes to the access log, however the edge answered it.
+    // Every answered call goes to the access log, however the edge answered it (tRPC and MCP log their own calls).
     res.once('finish', () => {
+      if (url && (isTrpcPath(url.pathname) || (handleMcp && url.pathname === MCP_PATH))) return;
       requestLog.record({
         workspaceId: state.principal?.workspaceId ?? null,
         keyId: state.principal?.keyId ?? null,
@@ -229,6 +242,10 @@ export function createApp(options: AppOptions): App {
       await requestLog.close();
     },
   };
+}
+
+function isTrpcPath(path: string): boolean {
+  return path === TRPC_BASE_PATH || path.startsWith(`${TRPC_BASE_PATH}/`);
 }
 
 /**

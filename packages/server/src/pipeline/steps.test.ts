@@ -22,6 +22,8 @@ const module = {
   id: 'mod_01jd8x3k5q9v2m7n4p6r8t0w1y',
   name: 'Leads',
   description: null,
+  api_enabled: true,
+  api_methods: ['list', 'get', 'create', 'update', 'delete'] as ('list' | 'get' | 'create' | 'update' | 'delete')[],
   fields: [],
   created_at: '2026-01-02T03:04:05.000Z',
   updated_at: '2026-01-02T03:04:05.000Z',

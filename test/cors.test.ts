@@ -66,6 +66,8 @@ describe('CORS for an allowed origin', () => {
       'content-type',
       'idempotency-key',
       'x-request-id',
+      'trpc-accept',
+      'mcp-protocol-version',
     ]);
     expect(Number(response.headers.get('access-control-max-age'))).toBeGreaterThan(0);
     expect(response.headers.get('vary')).toBe('Origin');

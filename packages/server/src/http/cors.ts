@@ -6,7 +6,17 @@ import { applyAdmission, send } from './respond.ts';
 export const CORS_ALLOWED_METHODS = ['GET', 'POST', 'PATCH', 'DELETE'] as const;
 
 /** The request headers a browser may send: the three key forms, JSON, and the API's own. */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'X-API-Key', 'Content-Type', 'Idempotency-Key', 'X-Request-ID'] as const;
+// Beyond the API's own: what the tRPC client (`trpc-accept`) and MCP clients (`Mcp-Protocol-Version`)
+// send, so that a page can use those transports too.
+export const CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'X-API-Key',
+  'Content-Type',
+  'Idempotency-Key',
+  'X-Request-ID',
+  'trpc-accept',
+  'Mcp-Protocol-Version',
+] as const;
 
 /**
  * The response headers a page may read besides the CORS-safelisted ones: without them, the

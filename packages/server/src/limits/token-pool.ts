@@ -1,0 +1,216 @@
+/**
+ * The tokens one server process holds for one key: blocks leased from the key's counter row in
+ * PostgreSQL (see gatekeeper.ts), spent here one per admitted request. The counter row counts
+ * every token any process took, so however the processes share the window, no more than the cap
+ * is admitted. What this file decides is how many tokens to take, and when to give unused ones back.
+ */
+
+/** Largest block one lease takes. */
+export const MAX_BLOCK = 256;
+/**
+ * A lease never takes more than this fraction of what is left in the window (or of the day's
+ * quota): blocks shrink as the window fills, down to one token, so that little is held anywhere
+ * when the cap comes near. Applied by the lease statement, which alone sees the count under lock.
+ */
+export const SHARE_DIVISOR = 8;
+/** A pool unused for this long gives its tokens back, so that demand moving to another process finds them. */
+export const IDLE_RETURN_MS = 200;
+
+/** Tokens to give back to a key's counters (see `TokenPools.onReturn`). */
+export interface GiveBack {
+  subject: string;
+  /** The minute window the tokens were taken in, and how many to give back to it (0: none). */
+  minuteStart: Date;
+  minuteTokens: number;
+  /** The UTC day they were also counted in, and how many to give back to it (0: none). */
+  dayStart: Date;
+  dayTokens: number;
+}
+
+export interface Pool {
+  subject: string;
+  /** The window the tokens belong to (the database's clock), as milliseconds. */
+  windowStart: number;
+  dayStart: number;
+  /** Whether the key has a daily quota: its tokens were counted against the day too. */
+  daily: boolean;
+  /** Tokens held and not promised to any request. */
+  tokens: number;
+  /** Highest count of the minute and day counters this process has seen in the window. */
+  seenMinute: number;
+  seenDay: number;
+  /** The next lease's size: doubles while demand outlasts the blocks, back to 1 when the pool idles. */
+  block: number;
+  /** Requests of this key being admitted right now. */
+  inFlight: number;
+  lastUse: number;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+/** What a request takes before its admission statement: a token it holds, or the size of block to lease. */
+export interface Ticket {
+  /** The window of the token this request holds; undefined when it must lease. */
+  reserved: Date | undefined;
+  /** The block to lease when it holds no token, or when the window turned. */
+  want: number;
+  /** The pool counted this request among those in flight. */
+  pool: Pool | undefined;
+}
+
+/** The admission statement's answer, as the pool needs it. */
+export interface Outcome {
+  subject: string;
+  minuteStart: Date;
+  dayStart: Date;
+  daily: boolean;
+  /** Whether the statement leased (no token held, or the held one's window was over). */
+  leased: boolean;
+  /** Tokens taken by the lease from the minute counter, and from the day counter. */
+  minuteLeased: number;
+  dayLeased: number;
+  /** The counters as the statement saw them (after its lease, if any). */
+  minuteCount: number;
+  dayCount: number;
+}
+
+/** A request's admission as the pool decides it: `remaining*` are the tokens left in the window for everyone. */
+export interface Spent {
+  admitted: boolean;
+  minuteRemaining: number;
+  dayRemaining: number;
+}
+
+/**
+ * Every key's pool in this process, by presented secret. A pool lives while its key is in use
+ * and gives its tokens back before it is dropped.
+ */
+export class TokenPools {
+  readonly #pools = new Map<string, Pool>();
+  readonly #giveBack: (back: GiveBack) => void;
+
+  /** `giveBack` sends tokens back to the counters, off the request path; a failed give-back is safe (the tokens stay counted). */
+  constructor(giveBack: (back: GiveBack) => void) {
+    this.#giveBack = giveBack;
+  }
+
+  /** Before the admission statement: take a held token if there is one. */
+  take(id: string): Ticket {
+    const pool = this.#pools.get(id);
+    if (!pool) return { reserved: undefined, want: 1, pool: undefined };
+    pool.inFlight += 1;
+    pool.lastUse = Date.now();
+    if (pool.tokens > 0) {
+      pool.tokens -= 1;
+      return { reserved: new Date(pool.windowStart), want: pool.block, pool };
+    }
+    return { reserved: undefined, want: pool.block, pool };
+  }
+
+  /** The key was not authenticated (revoked, expired): its pool goes, and what it held no longer matters. */
+  forget(id: string, ticket: Ticket): void {
+    if (ticket.pool) ticket.pool.inFlight -= 1;
+    const pool = this.#pools.get(id);
+    if (pool) clearTimeout(pool.idleTimer);
+    this.#pools.delete(id);
+  }
+
+  /** After the admission statement: spend the request's token, or the first of its new block. */
+  settle(id: string, ticket: Ticket, outcome: Outcome, caps: { minute: number; day: number | null }): Spent {
+    if (ticket.pool) ticket.pool.inFlight -= 1;
+    const windowStart = outcome.minuteStart.getTime();
+    const dayStart = outcome.dayStart.getTime();
+    let pool = this.#pools.get(id);
+    const reservedDay = pool?.dayStart ?? dayStart;
+    if (!pool) {
+      pool = {
+        subject: outcome.subject,
+        windowStart,
+        dayStart,
+        daily: outcome.daily,
+        tokens: 0,
+        seenMinute: 0,
+        seenDay: 0,
+        block: 1,
+        inFlight: 0,
+        lastUse: Date.now(),
+        idleTimer: undefined,
+      };
+      this.#pools.set(id, pool);
+    } else if (pool.windowStart < windowStart) {
+      // The window turned: what the pool holds belongs to a window that is over. Its minute no
+      // longer matters; its day does (the tokens were counted against the quota).
+      if (pool.daily) this.#send(pool.subject, { minuteStart: pool.windowStart, minuteTokens: 0, dayStart: pool.dayStart, dayTokens: pool.tokens });
+      Object.assign(pool, { windowStart, dayStart, tokens: 0, seenMinute: 0, seenDay: 0 });
+    }
+    pool.daily = outcome.daily;
+    const current = pool.windowStart === windowStart;
+    let admitted = true; // without a lease: the token it held is of the window the database is in
+    if (outcome.leased) {
+      if (ticket.reserved !== undefined && outcome.daily) {
+        // The token it held was of a window that is over: its day share goes back.
+        this.#send(pool.subject, { minuteStart: ticket.reserved.getTime(), minuteTokens: 0, dayStart: reservedDay, dayTokens: 1 });
+      }
+      const usable = outcome.daily ? Math.min(outcome.minuteLeased, outcome.dayLeased) : outcome.minuteLeased;
+      // The day had less room than the minute: the minute tokens the day did not match go back at once.
+      this.#send(pool.subject, { minuteStart: windowStart, minuteTokens: outcome.minuteLeased - usable, dayStart, dayTokens: 0 });
+      admitted = usable > 0;
+      if (admitted && current) {
+        pool.tokens += usable - 1;
+        // Demand outlasted the block this request was sized by: the next one is twice as large.
+        if (ticket.reserved === undefined && ticket.pool && ticket.want >= pool.block) pool.block = Math.min(MAX_BLOCK, ticket.want * 2);
+      } else if (usable > 1 && outcome.daily) {
+        // A late answer from a window that is over: its tokens are of no use any more, its day share goes back.
+        this.#send(pool.subject, { minuteStart: windowStart, minuteTokens: 0, dayStart, dayTokens: usable - 1 });
+      }
+    }
+    if (current) {
+      pool.seenMinute = Math.max(pool.seenMinute, outcome.minuteCount);
+      pool.seenDay = Math.max(pool.seenDay, outcome.dayCount);
+    }
+    const held = current ? pool.tokens : 0;
+    const minuteTaken = current ? pool.seenMinute : outcome.minuteCount;
+    const dayTaken = current ? pool.seenDay : outcome.dayCount;
+    this.#watchIdle(id, pool);
+    // Tokens other processes hold count as spent: the figure may be low, never high.
+    return {
+      admitted,
+      minuteRemaining: Math.max(0, caps.minute - minuteTaken + held),
+      dayRemaining: caps.day === null ? 0 : Math.max(0, caps.day - dayTaken + held),
+    };
+  }
+
+  /** The tokens this process holds for a key. */
+  held(id: string): number {
+    return this.#pools.get(id)?.tokens ?? 0;
+  }
+
+  #watchIdle(id: string, pool: Pool): void {
+    if (pool.idleTimer) return;
+    const check = () => {
+      pool.idleTimer = undefined;
+      if (this.#pools.get(id) !== pool) return;
+      const quiet = Date.now() - pool.lastUse;
+      if (pool.inFlight > 0 || quiet < IDLE_RETURN_MS) {
+        pool.idleTimer = setTimeout(check, Math.max(1, IDLE_RETURN_MS - quiet));
+        pool.idleTimer.unref();
+        return;
+      }
+      // Demand stopped here: what is left goes back for other processes, and the pool goes.
+      this.#send(pool.subject, { minuteStart: pool.windowStart, minuteTokens: pool.tokens, dayStart: pool.dayStart, dayTokens: pool.daily ? pool.tokens : 0 });
+      this.#pools.delete(id);
+    };
+    pool.idleTimer = setTimeout(check, IDLE_RETURN_MS);
+    pool.idleTimer.unref();
+  }
+
+  #send(subject: string, back: { minuteStart: number; minuteTokens: number; dayStart: number; dayTokens: number }): void {
+    if (back.minuteTokens <= 0 && back.dayTokens <= 0) return;
+    this.#giveBack({
+      subject,
+      minuteStart: new Date(back.minuteStart),
+      minuteTokens: Math.max(0, back.minuteTokens),
+      dayStart: new Date(back.dayStart),
+      dayTokens: Math.max(0, back.dayTokens),
+    });
+  }
+}

@@ -41,8 +41,9 @@ export interface Pool {
   seenDay: number;
   /** The next lease's size: doubles while demand outlasts the blocks, back to 1 when the pool idles. */
   block: number;
-  /** Requests of this key being admitted right now. */
+  /** Requests of this key being admitted right now, and those of them that lease. */
   inFlight: number;
+  leasing: number;
   lastUse: number;
   idleTimer: NodeJS.Timeout | undefined;
 }
@@ -99,16 +100,24 @@ export class TokenPools {
     if (!pool) return { reserved: undefined, want: 1, pool: undefined };
     pool.inFlight += 1;
     pool.lastUse = Date.now();
+    // A block at least as large as the demand right now (this process's requests of the key in flight).
+    const block = Math.min(MAX_BLOCK, Math.max(pool.block, pool.inFlight));
     if (pool.tokens > 0) {
       pool.tokens -= 1;
-      return { reserved: new Date(pool.windowStart), want: pool.block, pool };
+      return { reserved: new Date(pool.windowStart), want: block, pool };
     }
-    return { reserved: undefined, want: pool.block, pool };
+    // While one lease is on its way with a block, the requests that come meanwhile take one token
+    // each, for themselves: a burst of arrivals on an empty pool does not take a block apiece.
+    pool.leasing += 1;
+    return { reserved: undefined, want: pool.leasing > 1 ? 1 : block, pool };
   }
 
   /** The key was not authenticated (revoked, expired): its pool goes, and what it held no longer matters. */
   forget(id: string, ticket: Ticket): void {
-    if (ticket.pool) ticket.pool.inFlight -= 1;
+    if (ticket.pool) {
+      ticket.pool.inFlight -= 1;
+      if (ticket.reserved === undefined) ticket.pool.leasing -= 1;
+    }
     const pool = this.#pools.get(id);
     if (pool) clearTimeout(pool.idleTimer);
     this.#pools.delete(id);
@@ -116,7 +125,10 @@ export class TokenPools {
 
   /** After the admission statement: spend the request's token, or the first of its new block. */
   settle(id: string, ticket: Ticket, outcome: Outcome, caps: { minute: number; day: number | null }): Spent {
-    if (ticket.pool) ticket.pool.inFlight -= 1;
+    if (ticket.pool) {
+      ticket.pool.inFlight -= 1;
+      if (ticket.reserved === undefined) ticket.pool.leasing -= 1;
+    }
     const windowStart = outcome.minuteStart.getTime();
     const dayStart = outcome.dayStart.getTime();
     let pool = this.#pools.get(id);
@@ -132,6 +144,7 @@ export class TokenPools {
         seenDay: 0,
         block: 1,
         inFlight: 0,
+        leasing: 0,
         lastUse: Date.now(),
         idleTimer: undefined,
       };

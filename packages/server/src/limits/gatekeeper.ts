@@ -33,6 +33,7 @@ interface AdmissionRow {
   digest: Buffer;
   in_grace: boolean;
   subject: string;
+  confirmed: boolean;
   asked: number;
   minute_count: number;
   minute_leased: number;
@@ -83,7 +84,8 @@ export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: n
       const digest = digestKey(key);
       const poolId = digest.toString('base64');
       const ticket = pools.take(poolId);
-      // want: the block to lease when this request holds no token of the database's current window.
+      // want: the block to lease when this request holds no token of the database's current window;
+      // topUp: the block to lease although it holds one (the pool runs low).
       const [row] = await sql<AdmissionRow[]>`
         with key as (
           select k.id, k.workspace_id, k.scopes, k.mode, k.tier, k.rate_limit_per_minute, k.burst, k.daily_quota,
@@ -107,7 +109,8 @@ export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: n
                            where subject = key.subject and window_kind = 'minute' and window_start = key.minute_start), 0) as minute_seen,
                  coalesce((select count from rate_limit_counters
                            where subject = key.subject and window_kind = 'day' and window_start = key.day_start), 0) as day_seen,
-                 case when key.minute_start = ${ticket.reserved ?? null}::timestamptz then 0 else ${ticket.want}::int end as want
+                 coalesce(key.minute_start = ${ticket.reserved ?? null}::timestamptz, false) as confirmed,
+                 case when key.minute_start = ${ticket.reserved ?? null}::timestamptz then ${ticket.topUp}::int else ${ticket.want}::int end as want
           from key
         ),
         ask as (
@@ -145,7 +148,7 @@ export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: n
           returning c.count, c.lease
         )
         select ask.id, ask.workspace_id, ask.scopes, ask.mode, ask.tier, ask.rate_limit_per_minute, ask.burst,
-               ask.daily_quota, ask.expires_at, ask.last_used_at, ask.digest, ask.in_grace, ask.subject, ask.want as asked,
+               ask.daily_quota, ask.expires_at, ask.last_used_at, ask.digest, ask.in_grace, ask.subject, ask.confirmed, ask.want as asked,
                coalesce(minute.count, ask.minute_seen) as minute_count, coalesce(minute.lease, 0) as minute_leased,
                ask.minute_start, coalesce(day.count, ask.day_seen) as day_count, coalesce(day.lease, 0) as day_leased,
                ask.day_start, now() as now
@@ -165,6 +168,7 @@ export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: n
           minuteStart: row.minute_start,
           dayStart: row.day_start,
           daily,
+          confirmed: row.confirmed,
           leased: row.asked > 0,
           minuteLeased: row.minute_leased,
           dayLeased: row.day_leased,

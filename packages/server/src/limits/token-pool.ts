@@ -14,7 +14,9 @@ export const MAX_BLOCK = 256;
  */
 export const SHARE_DIVISOR = 8;
 /** A pool unused for this long gives its tokens back, so that demand moving to another process finds them. */
-export const IDLE_RETURN_MS = 200;
+export const IDLE_RETURN_MS = 1_000;
+/** A pool unused for this long is dropped (with it, the block size it had grown to). */
+export const IDLE_FORGET_MS = 30_000;
 
 /** Tokens to give back to a key's counters (see `TokenPools.onReturn`). */
 export interface GiveBack {
@@ -54,7 +56,11 @@ export interface Ticket {
   reserved: Date | undefined;
   /** The block to lease when it holds no token, or when the window turned. */
   want: number;
-  /** The pool counted this request among those in flight. */
+  /** The block to lease although it holds a token of the current window (the pool runs low); 0: none. */
+  topUp: number;
+  /** Whether it counts among the pool's leases on their way. */
+  leasing: boolean;
+  /** The pool that counted this request among those in flight. */
   pool: Pool | undefined;
 }
 
@@ -64,7 +70,9 @@ export interface Outcome {
   minuteStart: Date;
   dayStart: Date;
   daily: boolean;
-  /** Whether the statement leased (no token held, or the held one's window was over). */
+  /** Whether the token the request held is of the database's current window: it is admitted with it. */
+  confirmed: boolean;
+  /** Whether the statement leased (no token held, the held one's window was over, or a top-up). */
   leased: boolean;
   /** Tokens taken by the lease from the minute counter, and from the day counter. */
   minuteLeased: number;
@@ -97,26 +105,30 @@ export class TokenPools {
   /** Before the admission statement: take a held token if there is one. */
   take(id: string): Ticket {
     const pool = this.#pools.get(id);
-    if (!pool) return { reserved: undefined, want: 1, pool: undefined };
+    if (!pool) return { reserved: undefined, want: 1, topUp: 0, leasing: false, pool: undefined };
     pool.inFlight += 1;
     pool.lastUse = Date.now();
     // A block at least as large as the demand right now (this process's requests of the key in flight).
     const block = Math.min(MAX_BLOCK, Math.max(pool.block, pool.inFlight));
     if (pool.tokens > 0) {
       pool.tokens -= 1;
-      return { reserved: new Date(pool.windowStart), want: block, pool };
+      // Running low: this request's statement also leases the next block, so that steady demand
+      // finds tokens waiting instead of an empty pool.
+      const topUp = pool.leasing === 0 && pool.tokens < Math.ceil(pool.block / 4) ? block : 0;
+      if (topUp > 0) pool.leasing += 1;
+      return { reserved: new Date(pool.windowStart), want: block, topUp, leasing: topUp > 0, pool };
     }
     // While one lease is on its way with a block, the requests that come meanwhile take one token
     // each, for themselves: a burst of arrivals on an empty pool does not take a block apiece.
     pool.leasing += 1;
-    return { reserved: undefined, want: pool.leasing > 1 ? 1 : block, pool };
+    return { reserved: undefined, want: pool.leasing > 1 ? 1 : block, topUp: 0, leasing: true, pool };
   }
 
   /** The key was not authenticated (revoked, expired): its pool goes, and what it held no longer matters. */
   forget(id: string, ticket: Ticket): void {
     if (ticket.pool) {
       ticket.pool.inFlight -= 1;
-      if (ticket.reserved === undefined) ticket.pool.leasing -= 1;
+      if (ticket.leasing) ticket.pool.leasing -= 1;
     }
     const pool = this.#pools.get(id);
     if (pool) clearTimeout(pool.idleTimer);
@@ -127,7 +139,7 @@ export class TokenPools {
   settle(id: string, ticket: Ticket, outcome: Outcome, caps: { minute: number; day: number | null }): Spent {
     if (ticket.pool) {
       ticket.pool.inFlight -= 1;
-      if (ticket.reserved === undefined) ticket.pool.leasing -= 1;
+      if (ticket.leasing) ticket.pool.leasing -= 1;
     }
     const windowStart = outcome.minuteStart.getTime();
     const dayStart = outcome.dayStart.getTime();
@@ -157,23 +169,27 @@ export class TokenPools {
     }
     pool.daily = outcome.daily;
     const current = pool.windowStart === windowStart;
-    let admitted = true; // without a lease: the token it held is of the window the database is in
+    // A request holding a token of the current window is admitted with it; any other with the first token of its lease.
+    const fromLease = outcome.confirmed ? 0 : 1;
+    let admitted = outcome.confirmed;
     if (outcome.leased) {
-      if (ticket.reserved !== undefined && outcome.daily) {
+      if (ticket.reserved !== undefined && !outcome.confirmed && outcome.daily) {
         // The token it held was of a window that is over: its day share goes back.
         this.#send(pool.subject, { minuteStart: ticket.reserved.getTime(), minuteTokens: 0, dayStart: reservedDay, dayTokens: 1 });
       }
       const usable = outcome.daily ? Math.min(outcome.minuteLeased, outcome.dayLeased) : outcome.minuteLeased;
       // The day had less room than the minute: the minute tokens the day did not match go back at once.
       this.#send(pool.subject, { minuteStart: windowStart, minuteTokens: outcome.minuteLeased - usable, dayStart, dayTokens: 0 });
-      admitted = usable > 0;
-      if (admitted && current) {
-        pool.tokens += usable - 1;
-        // Demand outlasted the block this request was sized by: the next one is twice as large.
-        if (ticket.reserved === undefined && ticket.pool && ticket.want >= pool.block) pool.block = Math.min(MAX_BLOCK, ticket.want * 2);
-      } else if (usable > 1 && outcome.daily) {
+      if (!outcome.confirmed) admitted = usable > 0;
+      const kept = Math.max(0, usable - fromLease);
+      if (current) {
+        pool.tokens += kept;
+        // Demand outlasted the block this lease was sized by: the next one is twice as large.
+        const asked = outcome.confirmed ? ticket.topUp : ticket.want;
+        if (usable > 0 && asked >= pool.block) pool.block = Math.min(MAX_BLOCK, asked * 2);
+      } else if (kept > 0 && outcome.daily) {
         // A late answer from a window that is over: its tokens are of no use any more, its day share goes back.
-        this.#send(pool.subject, { minuteStart: windowStart, minuteTokens: 0, dayStart, dayTokens: usable - 1 });
+        this.#send(pool.subject, { minuteStart: windowStart, minuteTokens: 0, dayStart, dayTokens: kept });
       }
     }
     if (current) {
@@ -199,21 +215,25 @@ export class TokenPools {
 
   #watchIdle(id: string, pool: Pool): void {
     if (pool.idleTimer) return;
+    const schedule = (ms: number) => {
+      pool.idleTimer = setTimeout(check, Math.max(1, ms));
+      pool.idleTimer.unref();
+    };
     const check = () => {
       pool.idleTimer = undefined;
       if (this.#pools.get(id) !== pool) return;
       const quiet = Date.now() - pool.lastUse;
-      if (pool.inFlight > 0 || quiet < IDLE_RETURN_MS) {
-        pool.idleTimer = setTimeout(check, Math.max(1, IDLE_RETURN_MS - quiet));
-        pool.idleTimer.unref();
-        return;
+      if (pool.inFlight > 0 || quiet < IDLE_RETURN_MS) return schedule(IDLE_RETURN_MS - quiet);
+      if (pool.tokens > 0) {
+        // Demand stopped here: what is left goes back for other processes, and the next block is smaller.
+        this.#send(pool.subject, { minuteStart: pool.windowStart, minuteTokens: pool.tokens, dayStart: pool.dayStart, dayTokens: pool.daily ? pool.tokens : 0 });
+        pool.tokens = 0;
+        pool.block = Math.max(1, Math.floor(pool.block / 2));
       }
-      // Demand stopped here: what is left goes back for other processes, and the pool goes.
-      this.#send(pool.subject, { minuteStart: pool.windowStart, minuteTokens: pool.tokens, dayStart: pool.dayStart, dayTokens: pool.daily ? pool.tokens : 0 });
-      this.#pools.delete(id);
+      if (quiet >= IDLE_FORGET_MS) return void this.#pools.delete(id);
+      schedule(IDLE_FORGET_MS - quiet);
     };
-    pool.idleTimer = setTimeout(check, IDLE_RETURN_MS);
-    pool.idleTimer.unref();
+    schedule(IDLE_RETURN_MS);
   }
 
   #send(subject: string, back: { minuteStart: number; minuteTokens: number; dayStart: number; dayTokens: number }): void {

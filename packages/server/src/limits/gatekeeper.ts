@@ -103,21 +103,30 @@ export function postgresGatekeeper(sql: Sql, options: { addressLimitPerMinute: n
             and (s.expires_at is null or s.expires_at > now())
             and (k.expires_at is null or k.expires_at > now())
         ),
-        seen as (
+        counted as (
           select key.*,
                  coalesce((select count from rate_limit_counters
                            where subject = key.subject and window_kind = 'minute' and window_start = key.minute_start), 0) as minute_seen,
                  coalesce((select count from rate_limit_counters
                            where subject = key.subject and window_kind = 'day' and window_start = key.day_start), 0) as day_seen,
-                 coalesce(key.minute_start = ${ticket.reserved ?? null}::timestamptz, false) as confirmed,
-                 case when key.minute_start = ${ticket.reserved ?? null}::timestamptz then ${ticket.topUp}::int else ${ticket.want}::int end as want
+                 key.minute_start = ${ticket.reserved ?? null}::timestamptz as same_window
           from key
+        ),
+        held as (
+          -- A token held is good for the window it was taken in, while the counters are within the
+          -- key's limits (lowered since, they void the tokens held).
+          select counted.*, coalesce(same_window and minute_seen <= minute_cap and (daily_quota is null or day_seen <= daily_quota), false) as confirmed
+          from counted
+        ),
+        asked as (
+          select held.*, case when confirmed then ${ticket.topUp}::int else ${ticket.want}::int end as want
+          from held
         ),
         ask as (
           -- At most an eighth of what the day has left (the minute's share is taken under the row's lock below).
-          select seen.*, case when daily_quota is null then want
-                              else least(want, greatest(1, (daily_quota - day_seen) / ${SHARE_DIVISOR}::int)) end as day_share
-          from seen
+          select asked.*, case when daily_quota is null then want
+                               else least(want, greatest(1, (daily_quota - day_seen) / ${SHARE_DIVISOR}::int)) end as day_share
+          from asked
         ),
         minute as (
           insert into rate_limit_counters as c (subject, window_kind, window_start, count, lease, writes)

@@ -41,8 +41,10 @@ export interface Pool {
   /** Highest count of the minute and day counters this process has seen in the window. */
   seenMinute: number;
   seenDay: number;
-  /** The next lease's size: doubles while demand outlasts the blocks, back to 1 when the pool idles. */
+  /** The next lease's size: doubles while each block lasts less than a second, halves when the pool idles. */
   block: number;
+  /** When the latest block-sized lease came back (ms). */
+  lastLease: number;
   /** Requests of this key being admitted right now, and those of them that lease. */
   inFlight: number;
   leasing: number;
@@ -116,7 +118,9 @@ export class TokenPools {
       // finds tokens waiting instead of an empty pool.
       const topUp = pool.leasing === 0 && pool.tokens < Math.ceil(pool.block / 4) ? block : 0;
       if (topUp > 0) pool.leasing += 1;
-      return { reserved: new Date(pool.windowStart), want: block, topUp, leasing: topUp > 0, pool };
+      // Should its token be of a window that is over, it leases one for itself: at a window's turn
+      // every request in flight holds one, and a block apiece would take much of the new window.
+      return { reserved: new Date(pool.windowStart), want: 1, topUp, leasing: topUp > 0, pool };
     }
     // While one lease is on its way with a block, the requests that come meanwhile take one token
     // each, for themselves: a burst of arrivals on an empty pool does not take a block apiece.
@@ -124,15 +128,20 @@ export class TokenPools {
     return { reserved: undefined, want: pool.leasing > 1 ? 1 : block, topUp: 0, leasing: true, pool };
   }
 
-  /** The key was not authenticated (revoked, expired): its pool goes, and what it held no longer matters. */
+  /**
+   * The secret was not authenticated (revoked, expired, or a previous secret past its grace): its
+   * pool goes, and gives back what it held (the key's other secret may still use the counters).
+   */
   forget(id: string, ticket: Ticket): void {
     if (ticket.pool) {
       ticket.pool.inFlight -= 1;
       if (ticket.leasing) ticket.pool.leasing -= 1;
     }
     const pool = this.#pools.get(id);
-    if (pool) clearTimeout(pool.idleTimer);
+    if (!pool) return;
+    clearTimeout(pool.idleTimer);
     this.#pools.delete(id);
+    this.#send(pool.subject, { minuteStart: pool.windowStart, minuteTokens: pool.tokens, dayStart: pool.dayStart, dayTokens: pool.daily ? pool.tokens : 0 });
   }
 
   /** After the admission statement: spend the request's token, or the first of its new block. */
@@ -155,6 +164,7 @@ export class TokenPools {
         seenMinute: 0,
         seenDay: 0,
         block: 1,
+        lastLease: Date.now(),
         inFlight: 0,
         leasing: 0,
         lastUse: Date.now(),
@@ -173,9 +183,16 @@ export class TokenPools {
     const fromLease = outcome.confirmed ? 0 : 1;
     let admitted = outcome.confirmed;
     if (outcome.leased) {
-      if (ticket.reserved !== undefined && !outcome.confirmed && outcome.daily) {
-        // The token it held was of a window that is over: its day share goes back.
-        this.#send(pool.subject, { minuteStart: ticket.reserved.getTime(), minuteTokens: 0, dayStart: reservedDay, dayTokens: 1 });
+      if (ticket.reserved !== undefined && !outcome.confirmed) {
+        // The token it held is void: of a window that is over (its day share goes back), or of this
+        // one when the key's limits were lowered below what is counted (it goes back whole).
+        const sameWindow = ticket.reserved.getTime() === windowStart;
+        this.#send(pool.subject, {
+          minuteStart: ticket.reserved.getTime(),
+          minuteTokens: sameWindow ? 1 : 0,
+          dayStart: reservedDay,
+          dayTokens: outcome.daily ? 1 : 0,
+        });
       }
       const usable = outcome.daily ? Math.min(outcome.minuteLeased, outcome.dayLeased) : outcome.minuteLeased;
       // The day had less room than the minute: the minute tokens the day did not match go back at once.
@@ -184,9 +201,14 @@ export class TokenPools {
       const kept = Math.max(0, usable - fromLease);
       if (current) {
         pool.tokens += kept;
-        // Demand outlasted the block this lease was sized by: the next one is twice as large.
+        // The previous block lasted less than a second: the next one is twice as large. (Blocks
+        // that last longer would be given back unspent by keys used now and then.)
         const asked = outcome.confirmed ? ticket.topUp : ticket.want;
-        if (usable > 0 && asked >= pool.block) pool.block = Math.min(MAX_BLOCK, asked * 2);
+        if (usable > 0 && asked >= pool.block) {
+          const now = Date.now();
+          if (now - pool.lastLease < IDLE_RETURN_MS) pool.block = Math.min(MAX_BLOCK, asked * 2);
+          pool.lastLease = now;
+        }
       } else if (kept > 0 && outcome.daily) {
         // A late answer from a window that is over: its tokens are of no use any more, its day share goes back.
         this.#send(pool.subject, { minuteStart: windowStart, minuteTokens: 0, dayStart, dayTokens: kept });

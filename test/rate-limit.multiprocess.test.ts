@@ -134,4 +134,33 @@ describe.skipIf(!onServer)(serverOnly('one key hammered through four server proc
     expect(counter.count).toBe(CAP);
     expect(counter.writes).toBeLessThan(CAP);
   });
+  it('a key revoked while every process holds tokens for it fails at once, in every process', async () => {
+    const fresh = await freshKey();
+    // Demand on every process: each leases tokens for the key (the counter gives out more than was used).
+    await hammer(fresh.key, processes, 120, 20);
+    const revoked = await call({ url: processes[0]!.url, key: rootKey }, 'DELETE', `/api-keys/${fresh.id}`);
+    expect(revoked.status).toBe(204);
+    for (const target of processes) {
+      const answer = await call({ url: target.url, key: fresh.key }, 'GET', '/modules?limit=1');
+      expect(answer.status).toBe(401);
+      expect(answer.body).toMatchObject({ error: 'unauthorized' });
+    }
+  });
+
+  it('tokens held when the limit is lowered below what the window counted admit nothing more', async () => {
+    const answers = await inOneWindow(async () => {
+      const fresh = await freshKey();
+      const first = await hammer(fresh.key, processes, 120, 20);
+      const lowered = await call({ url: processes[0]!.url, key: rootKey }, 'PATCH', `/api-keys/${fresh.id}`, {
+        body: { rate_limit_per_minute: 10, burst: 0 },
+      });
+      expect(lowered.status).toBe(200);
+      return [...first, ...(await hammer(fresh.key, processes, 40, 8))];
+    });
+    expect(answers.slice(0, 120).every((answer) => answer.status === 200)).toBe(true);
+    // 120 were admitted in this window: under the new limit of 10 none is left, whatever the processes hold.
+    const after = answers.slice(120);
+    expect(after.map((answer) => answer.status)).toEqual(Array(40).fill(429));
+    for (const answer of after) expect(answer.body).toMatchObject({ error: 'rate_limit_exceeded', limit: 10, remaining: 0 });
+  });
 });

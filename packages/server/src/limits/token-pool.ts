@@ -18,7 +18,7 @@ export const IDLE_RETURN_MS = 1_000;
 /** A pool unused for this long is dropped (with it, the block size it had grown to). */
 export const IDLE_FORGET_MS = 30_000;
 
-/** Tokens to give back to a key's counters (see `TokenPools.onReturn`). */
+/** Tokens to give back to a key's counters (the `giveBack` a `TokenPools` is made with sends them). */
 export interface GiveBack {
   subject: string;
   /** The minute window the tokens were taken in, and how many to give back to it (0: none). */

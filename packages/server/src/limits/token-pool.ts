@@ -17,6 +17,12 @@ export const SHARE_DIVISOR = 8;
 export const IDLE_RETURN_MS = 1_000;
 /** A pool unused for this long is dropped (with it, the block size it had grown to). */
 export const IDLE_FORGET_MS = 30_000;
+/**
+ * In a window's last seconds (by this process's estimate of the database's clock) held tokens are
+ * not used: the request leases in its statement instead, so that a token is never spent on the
+ * word of a window that may have turned. Larger than any plausible error of the estimate.
+ */
+export const WINDOW_END_MARGIN_MS = 2_000;
 
 /** Tokens to give back to a key's counters (the `giveBack` a `TokenPools` is made with sends them). */
 export interface GiveBack {
@@ -45,7 +51,7 @@ export interface Pool {
   block: number;
   /** When the latest block-sized lease came back (ms). */
   lastLease: number;
-  /** Requests of this key being admitted right now, and those of them that lease. */
+  /** Requests of this key being admitted right now, and those of them that lease a block (0 or 1). */
   inFlight: number;
   leasing: number;
   lastUse: number;
@@ -60,7 +66,7 @@ export interface Ticket {
   want: number;
   /** The block to lease although it holds a token of the current window (the pool runs low); 0: none. */
   topUp: number;
-  /** Whether it counts among the pool's leases on their way. */
+  /** Whether it leases a block for the pool (at most one such lease is on its way at a time). */
   leasing: boolean;
   /** The pool that counted this request among those in flight. */
   pool: Pool | undefined;
@@ -104,15 +110,16 @@ export class TokenPools {
     this.#giveBack = giveBack;
   }
 
-  /** Before the admission statement: take a held token if there is one. */
-  take(id: string): Ticket {
+  /** Before the admission statement: take a held token if there is one. `databaseNow`: the database's clock, as estimated here. */
+  take(id: string, databaseNow: number): Ticket {
     const pool = this.#pools.get(id);
     if (!pool) return { reserved: undefined, want: 1, topUp: 0, leasing: false, pool: undefined };
     pool.inFlight += 1;
     pool.lastUse = Date.now();
     // A block at least as large as the demand right now (this process's requests of the key in flight).
     const block = Math.min(MAX_BLOCK, Math.max(pool.block, pool.inFlight));
-    if (pool.tokens > 0) {
+    const windowEnding = databaseNow >= pool.windowStart + 60_000 - WINDOW_END_MARGIN_MS;
+    if (pool.tokens > 0 && !windowEnding) {
       pool.tokens -= 1;
       // Running low: this request's statement also leases the next block, so that steady demand
       // finds tokens waiting instead of an empty pool.
@@ -122,10 +129,12 @@ export class TokenPools {
       // every request in flight holds one, and a block apiece would take much of the new window.
       return { reserved: new Date(pool.windowStart), want: 1, topUp, leasing: topUp > 0, pool };
     }
-    // While one lease is on its way with a block, the requests that come meanwhile take one token
-    // each, for themselves: a burst of arrivals on an empty pool does not take a block apiece.
+    // While a block is on its way, the requests that come meanwhile take one token each, for
+    // themselves: a burst of arrivals on an empty pool does not take a block apiece. So do the
+    // requests of a window's last seconds.
+    if (pool.leasing > 0 || windowEnding) return { reserved: undefined, want: 1, topUp: 0, leasing: false, pool };
     pool.leasing += 1;
-    return { reserved: undefined, want: pool.leasing > 1 ? 1 : block, topUp: 0, leasing: true, pool };
+    return { reserved: undefined, want: block, topUp: 0, leasing: true, pool };
   }
 
   /**

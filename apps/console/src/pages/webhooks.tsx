@@ -140,7 +140,7 @@ export function WebhooksPage({ identity, params }: { identity: Identity; params:
                             <button type="button" class="secondary small" aria-label={`Edit ${endpoint.url}`} onClick={() => setDialog({ kind: 'edit', endpoint })}>
                               Edit
                             </button>
-                            <button type="button" class="secondary small" aria-label={`Rotate the secret of ${endpoint.url}`} onClick={() => setDialog({ kind: 'rotate', endpoint })}>
+                            <button type="button" class="secondary small" aria-label={`Rotate secret of ${endpoint.url}`} onClick={() => setDialog({ kind: 'rotate', endpoint })}>
                               Rotate secret
                             </button>
                           </>
@@ -583,7 +583,7 @@ function Deliveries({ identity, endpoint, canWrite }: { identity: Identity; endp
                     <td>{formatTime(delivery.delivered_at)}</td>
                     <td>
                       {canWrite && (delivery.status === 'pending' || delivery.status === 'retrying') && (
-                        <button type="button" class="secondary small" aria-label={`Retry delivery ${delivery.id} now`} onClick={() => retry(delivery)}>
+                        <button type="button" class="secondary small" aria-label={`Retry now: delivery ${delivery.id}`} onClick={() => retry(delivery)}>
                           Retry now
                         </button>
                       )}

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWebhookWorker, type WebhookWorker } from '@charter/server';
+import { createWebhookWorker, retryPolicy, type WebhookWorker } from '@charter/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launchBrowser, NO_BROWSER_REASON } from './support/browser.ts';
@@ -41,9 +41,13 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     // Loopback receivers allowed, and a generous call deadline: the held delivery must not time out while the page looks at it.
     const webhooks = { sealingKey: randomBytes(32), allowedHosts: ['127.0.0.1'], timeoutMs: 120_000 };
     server = await startTestServer({ webhooks });
-    worker = createWebhookWorker({ sql: server.database.sql, sealingKey: webhooks.sealingKey, listen: false, pollIntervalMs: 50, http: webhooks, logError: () => {} });
+    // Retries an hour apart: a failed delivery goes out again soon only when the console asks for it.
+    const policy = retryPolicy({ delaysMs: [3_600_000, 3_600_000], jitter: 0 });
+    worker = createWebhookWorker({ sql: server.database.sql, sealingKey: webhooks.sealingKey, listen: false, pollIntervalMs: 50, http: webhooks, policy, logError: () => {} });
     await worker.start();
     receiver = await startReceiver(async (request) => {
+      // The first call to /flaky fails: its delivery then waits for a retry an hour away.
+      if (request.path === '/flaky') return receiver.received.filter((r) => r.path === '/flaky').length === 1 ? 500 : 200;
       if (request.body.includes('"type":"record.')) await held;
       return 200;
     });
@@ -200,6 +204,34 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     await context.close();
   });
 
+  it('retries a delivery that failed now rather than at its next attempt an hour away', async () => {
+    const endpoint = await call(server, 'POST', '/webhooks', { body: { url: `${receiver.url}/flaky`, events: ['record.deleted'] } });
+    expect(endpoint.status).toBe(201);
+    const made = await call(server, 'POST', `/modules/${moduleId}/records`, { body: { data: { email: 'gone@example.com' } } });
+    expect((await call(server, 'DELETE', `/modules/${moduleId}/records/${made.body.id}`)).status).toBe(204);
+    await waitFor('the first attempt to fail', async () => (await deliveries(endpoint.body.id))[0]?.status === 'retrying');
+    const { context, page, problems } = await openConsole();
+    await signIn(page, server.key);
+    await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor(WAIT);
+    await page.evaluate((id) => {
+      location.hash = `#/webhooks?webhook_id=${id}`;
+    }, endpoint.body.id);
+    const [delivery] = await deliveries(endpoint.body.id);
+    const row = page.locator(`tbody tr[data-delivery-id="${delivery!.id}"]`);
+    await row.getByText('retrying: failed, tried again later').waitFor(WAIT);
+    expect(await row.locator('td').nth(4).textContent()).toBe('500');
+    expect(await row.locator('td').nth(5).textContent()).not.toBe('—');
+    await row.getByRole('button', { name: `Retry now: delivery ${delivery!.id}` }).click();
+    await page.getByRole('status').filter({ hasText: `Delivery ${delivery!.id} is due now` }).waitFor(WAIT);
+    await waitFor('the retried delivery to succeed', async () => (await deliveries(endpoint.body.id))[0]?.status === 'success');
+    expect(receiver.received.filter((r) => r.path === '/flaky')).toHaveLength(2);
+    await page.getByRole('button', { name: 'Show deliveries' }).click();
+    await row.getByText('success', { exact: true }).waitFor(WAIT);
+    expect(await row.locator('td').nth(3).textContent()).toBe('2');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('pages through deliveries with their cursors', async () => {
     const endpoint = await call(server, 'POST', '/webhooks', { body: { url: `${receiver.url}/paged`, events: ['module.*'] } });
     expect(endpoint.status).toBe(201);
@@ -207,6 +239,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     await waitFor('twelve successful deliveries', async () => (await deliveries(endpoint.body.id)).filter((d) => d.status === 'success').length === 12);
     const { context, page, problems } = await openConsole();
     await signIn(page, server.key);
+    await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor(WAIT);
     await page.evaluate((id) => {
       location.hash = `#/webhooks?webhook_id=${id}`;
     }, endpoint.body.id);

@@ -310,7 +310,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     await context.close();
   });
 
-  it('offers nothing that changes webhooks to a key that may only read them, and no page to a key without webhooks:read', async () => {
+  it('offers nothing that changes webhooks to a key that may only read them, no Delete without webhooks:delete, and no page without webhooks:read', async () => {
     const reader = await call(server, 'POST', '/api-keys', { body: { name: 'Webhook reader', scopes: ['api-keys:read', 'webhooks:read'] } });
     expect(reader.status).toBe(201);
     const { context, page, problems } = await openConsole();
@@ -326,6 +326,16 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     expect(await page.getByRole('button', { name: /^Retry now/ }).count()).toBe(0);
     expect(await axe(page)).toEqual([]);
     await page.screenshot({ path: join(shots, '4-webhooks-read-only.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    // Writing without deleting: every button but Delete.
+    const writer = await call(server, 'POST', '/api-keys', { body: { name: 'Webhook writer', scopes: ['api-keys:read', 'webhooks:read', 'webhooks:write'] } });
+    await signIn(page, writer.body.key);
+    await nav.getByRole('link', { name: 'Webhooks' }).click();
+    await row.getByRole('button', { name: `Test ${receiver.url}/console-hook` }).waitFor(WAIT);
+    await page.getByRole('button', { name: 'Add endpoint' }).waitFor(WAIT);
+    expect(await row.getByRole('button', { name: /^Edit |^Rotate secret of / }).count()).toBe(2);
+    expect(await page.getByRole('button', { name: /^Delete / }).count()).toBe(0);
     await page.getByRole('button', { name: 'Sign out' }).click();
 
     const keysOnly = await call(server, 'POST', '/api-keys', { body: { name: 'No webhooks', scopes: ['api-keys:read'] } });

@@ -89,6 +89,29 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
   );
 }
 
+/** A secret shown once (an API key's, a webhook endpoint's), with a copy button and a warning. */
+export function SecretDialog({ title, secret, note, onClose }: { title: string; secret: string; note?: string; onClose: () => void }) {
+  return (
+    <Modal title={title} onClose={onClose}>
+      <p class="warning">
+        <strong>Copy this secret now.</strong> It is shown once and cannot be shown again; afterwards only its first and last characters are visible.
+      </p>
+      {note && <p>{note}</p>}
+      <p>
+        <code class="secret" data-testid="new-secret">
+          {secret}
+        </code>
+      </p>
+      <p>
+        <CopyButton text={secret} label="Copy the secret" />
+      </p>
+      <button type="button" onClick={onClose}>
+        I have stored it
+      </button>
+    </Modal>
+  );
+}
+
 /** Cursor paging: the next page from `next_cursor`, and back through the cursors already seen. */
 export function Pager({ hasMore, onNext, onPrevious, canGoBack, label }: { hasMore: boolean; onNext: () => void; onPrevious: () => void; canGoBack: boolean; label: string }) {
   return (

@@ -17,6 +17,7 @@ const PLAIN: Record<string, string> = {
   conflict: 'This conflicts with the current state; reload and try again.',
   idempotency_key_in_use: 'The same request is still being handled; try again in a moment.',
   idempotency_key_reused: 'This request was already sent with different content.',
+  cannot_retry: 'This delivery cannot be retried now.',
   method_not_allowed: 'This action is not available here.',
   payload_too_large: 'What you sent is too large.',
   unsupported_media_type: 'The request was sent in a form the API does not take.',

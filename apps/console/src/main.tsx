@@ -5,6 +5,7 @@ import { AccessLogPage } from './pages/access-log.tsx';
 import { DataPage } from './pages/data.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { UsagePage } from './pages/usage.tsx';
+import { WebhooksPage } from './pages/webhooks.tsx';
 import { allows } from './scopes.ts';
 import { clearSecret, type Identity, identify, storedSecret, storeSecret } from './session.ts';
 import './styles.css';
@@ -15,6 +16,7 @@ const PAGES = [
   { path: 'usage', title: 'Usage', scope: 'usage:read' },
   { path: 'access-log', title: 'Access log', scope: 'usage:read' },
   { path: 'data', title: 'Data', scope: 'modules:read' },
+  { path: 'webhooks', title: 'Webhooks', scope: 'webhooks:read' },
 ] as const;
 type PagePath = (typeof PAGES)[number]['path'];
 
@@ -123,6 +125,7 @@ function Shell({ identity, onSignOut }: { identity: Identity; onSignOut: () => v
             {page === 'usage' && <UsagePage identity={identity} params={params} />}
             {page === 'access-log' && <AccessLogPage identity={identity} params={params} />}
             {page === 'data' && <DataPage identity={identity} />}
+            {page === 'webhooks' && <WebhooksPage identity={identity} params={params} />}
           </>
         )}
       </main>

@@ -1,6 +1,6 @@
 import type { ApiKey } from '@charter/client';
 import { useEffect, useState } from 'preact/hooks';
-import { CopyButton, ErrorNotice, formatTime, fromLocalInput, Modal, toLocalInput } from '../components.tsx';
+import { ErrorNotice, formatTime, fromLocalInput, Modal, SecretDialog, toLocalInput } from '../components.tsx';
 import { allows, grantable } from '../scopes.ts';
 import type { Identity } from '../session.ts';
 
@@ -191,25 +191,7 @@ export function KeysPage({ identity }: { identity: Identity }) {
           }}
         />
       )}
-      {dialog?.kind === 'secret' && (
-        <Modal title={dialog.title} onClose={() => setDialog(null)}>
-          <p class="warning">
-            <strong>Copy this secret now.</strong> It is shown once and cannot be shown again; afterwards only its first and last characters are visible.
-          </p>
-          {dialog.note && <p>{dialog.note}</p>}
-          <p>
-            <code class="secret" data-testid="new-secret">
-              {dialog.secret}
-            </code>
-          </p>
-          <p>
-            <CopyButton text={dialog.secret} label="Copy the secret" />
-          </p>
-          <button type="button" onClick={() => setDialog(null)}>
-            I have stored it
-          </button>
-        </Modal>
-      )}
+      {dialog?.kind === 'secret' && <SecretDialog title={dialog.title} secret={dialog.secret} note={dialog.note} onClose={() => setDialog(null)} />}
     </section>
   );
 }

@@ -34,4 +34,16 @@ describe('the router', () => {
     expect(() => authorize({ ...endpoints.getCurrentApiKey, access: undefined }, principal, {})).toThrow(/declares no required scopes/);
     expect(() => authorize(endpoints.getApiKey, principal, {})).toThrow(/Insufficient permissions/);
   });
+
+  it('lists a literal path before any parameterised path that would also match it (routes match in order)', () => {
+    const contracts = Object.values(endpoints);
+    const pattern = (path: string) => new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`);
+    contracts.forEach((later, index) => {
+      for (const earlier of contracts.slice(0, index)) {
+        if (earlier.method !== later.method || earlier.path === later.path) continue;
+        const shadowed = pattern(earlier.path).test(later.path.replace(/\{\w+\}/g, 'x'));
+        expect(shadowed, `${later.method} ${later.path} is shadowed by ${earlier.path}`).toBe(false);
+      }
+    });
+  });
 });

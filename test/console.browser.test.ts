@@ -103,6 +103,10 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     await signIn(page, server.key);
     await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor(WAIT);
     await page.getByText(`Scopes: *`).waitFor(WAIT);
+    // The workspace, from GET /api-keys/current: its name and id in the header.
+    const workspace = page.getByTestId('workspace');
+    await workspace.getByText('Test workspace').waitFor(WAIT);
+    expect(await workspace.textContent()).toContain(server.workspaceId);
     const storage = await page.evaluate(() => ({ local: JSON.stringify({ ...localStorage }), session: JSON.stringify({ ...sessionStorage }), cookie: document.cookie }));
     expect(storage.session).toContain(server.key);
     expect(storage.local).not.toContain(server.key);
@@ -279,7 +283,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     await context.close();
   });
 
-  it('hides what a key may not do: no create button without api-keys:write, the 403 in plain words without api-keys:read', async () => {
+  it('hides what a key may not do: no create button without api-keys:write, no keys page without api-keys:read, a 401 in plain words', async () => {
     const reader = await call(server, 'POST', '/api-keys', { body: { name: 'Read-only viewer', scopes: ['api-keys:read', 'usage:read'] } });
     expect(reader.status).toBe(201);
     const { context, page, problems } = await openConsole();
@@ -300,13 +304,28 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     expect(await axe(page)).toEqual([]);
     await page.getByRole('button', { name: 'Sign out' }).click();
 
+    // A key that cannot read keys still learns its own scopes and workspace, and is offered only what they allow.
     const narrow = await call(server, 'POST', '/api-keys', { body: { name: 'Modules only', scopes: ['modules:read'] } });
     await signIn(page, narrow.body.key);
-    const alert = page.getByRole('alert');
-    await alert.getByText('Your key is not allowed to do this.').waitFor(WAIT);
-    await alert.getByText('It needs the scope api-keys:read.').waitFor(WAIT);
-    expect(await alert.textContent()).toMatch(/Request ID req_[0-9a-z]+/);
+    await page.getByRole('heading', { level: 1, name: 'Data' }).waitFor(WAIT);
+    await page.getByText('Scopes: modules:read').waitFor(WAIT);
+    await page.getByTestId('workspace').getByText('Test workspace').waitFor(WAIT);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Data']);
+    await page.evaluate(() => {
+      location.hash = '#/keys';
+    });
+    await page.getByText('This key cannot open this page: it needs the scope api-keys:read.').waitFor(WAIT);
     expect(await page.getByRole('button', { name: 'Create key' }).count()).toBe(0);
+    expect(await axe(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+
+    // A revoked key is refused at sign-in, in plain words with the request id.
+    const gone = await call(server, 'POST', '/api-keys', { body: { name: 'Gone', scopes: ['modules:read'] } });
+    expect((await call(server, 'DELETE', `/api-keys/${gone.body.id}`)).status).toBe(204);
+    await signIn(page, gone.body.key);
+    const alert = page.getByRole('alert');
+    await alert.getByText('This key is not accepted: it may be mistyped, expired or revoked.').waitFor(WAIT);
+    expect(await alert.textContent()).toMatch(/Request ID req_[0-9a-z]+/);
     expect(await axe(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();

@@ -99,7 +99,7 @@ describe('MCP at /api/v1/mcp', () => {
     const narrow = await keyWith(['modules:read', `records:read:${module.id}`]);
     const { client } = await connect({ 'x-api-key': narrow.key });
     const { tools } = await client.listTools();
-    expect(tools.map((entry) => entry.name).sort()).toEqual(['getModule', 'getRecord', 'listModules', 'listRecords']);
+    expect(tools.map((entry) => entry.name).sort()).toEqual(['getCurrentApiKey', 'getModule', 'getRecord', 'listModules', 'listRecords']);
   });
 
   it('creates and lists records through the pipeline, with idempotent replay', async () => {

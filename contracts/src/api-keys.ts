@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { defineEndpoint } from './endpoint.ts';
 import { idSchema } from './ids.ts';
 import { listEnvelope, listQuery, updatedFilters } from './pagination.ts';
-import { NAME_TEXT, NAME_TEXT_MESSAGE } from './text.ts';
 import { TierSchema } from './rate-limits.ts';
 import { Scope } from './scopes.ts';
+import { NAME_TEXT, NAME_TEXT_MESSAGE } from './text.ts';
 
 const timestamp = z.iso.datetime().meta({ example: '2026-11-22T08:15:30.123Z' });
 
@@ -135,6 +135,40 @@ export const getApiKey = defineEndpoint({
   input: z.object({ key_id: ApiKeyId }),
   output: ApiKey,
   errors: [404, 422],
+});
+
+export const Workspace = z
+  .object({
+    id: idSchema('workspace').meta({ description: 'The workspace\'s ID.' }),
+    name: z.string(),
+  })
+  .meta({ id: 'Workspace', description: 'A workspace: the tenant every key, module and record belongs to.', example: { id: 'ws_01jd8x3k5q9v2m7n4p6r8t0w1y', name: 'Acme' } });
+
+export const CurrentApiKey = z
+  .object({
+    key: ApiKey,
+    workspace: Workspace,
+    secret_in_grace: z.boolean().meta({
+      description: 'True when the presented secret is a previous one in its rotation\'s grace period: it may call the API but not manage keys, and stops working when the grace period ends.',
+    }),
+  })
+  .meta({ id: 'CurrentApiKey', description: 'The calling key, its workspace, and whether the secret used is a previous one still in its grace period.' });
+
+export const getCurrentApiKey = defineEndpoint({
+  operationId: 'getCurrentApiKey',
+  method: 'GET',
+  path: '/api-keys/current',
+  tags: ['API keys'],
+  summary: 'Get the calling API key',
+  description:
+    'Returns the key that authenticates this request, without its secret, and its workspace: what a key may do (its scopes) and where. Any valid key may call it, whatever its scopes, a previous secret in its grace period too; it shows nothing beyond the caller\'s own key and workspace.',
+  scopes: [],
+  access: 'any-key',
+  successStatus: 200,
+  idempotent: false,
+  input: z.object({}),
+  output: CurrentApiKey,
+  errors: [422],
 });
 
 export const updateApiKey = defineEndpoint({

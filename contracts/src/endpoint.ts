@@ -20,8 +20,17 @@ export interface EndpointContract<
   tags: [string, ...string[]];
   summary: string;
   description: string;
-  /** Scopes the key must hold, all of them. An endpoint with none is refused at start-up. */
-  scopes: [RequiredScope, ...RequiredScope[]];
+  /**
+   * Scopes the key must hold, all of them. An endpoint with none is refused at start-up, unless it
+   * declares `access: 'any-key'`.
+   */
+  scopes: [RequiredScope, ...RequiredScope[]] | [];
+  /**
+   * The one exception to "every endpoint requires a scope": `'any-key'` lets any valid key call the
+   * endpoint, with `scopes: []`. Only for an endpoint that reveals nothing but the caller's own key
+   * and workspace (`GET /api-keys/current`); a key still needs to be valid (401 otherwise).
+   */
+  access?: 'any-key';
   /**
    * The input key whose value narrows one-object scopes: with `scopeTarget: 'module_id'`,
    * `records:read:mod_x` satisfies `records:read` for module `mod_x` only.
@@ -51,6 +60,22 @@ export function defineEndpoint<Input extends z.ZodObject, Output extends z.ZodTy
   contract: EndpointContract<Input, Output> & { method: Method },
 ): EndpointContract<Input, Output> & { method: Method } {
   return contract;
+}
+
+/**
+ * Whether the contract's scope declaration is well formed: at least one scope, or none together
+ * with `access: 'any-key'` (never both). Returns a reason to refuse, or null. The router checks it
+ * at start-up and the scope rule again on every call.
+ */
+export function scopeDeclarationProblem(contract: Pick<EndpointContract, 'scopes' | 'access'>): string | null {
+  if (contract.access === 'any-key') return contract.scopes.length === 0 ? null : "declares access 'any-key' together with scopes";
+  if (contract.access !== undefined) return `declares an unknown access '${String(contract.access)}'`;
+  return contract.scopes.length === 0 ? 'declares no required scopes' : null;
+}
+
+/** Whether any valid key may call the endpoint, whatever its scopes (`access: 'any-key'`, checked). */
+export function servesAnyKey(contract: Pick<EndpointContract, 'scopes' | 'access'>): boolean {
+  return contract.access === 'any-key' && scopeDeclarationProblem(contract) === null;
 }
 
 /**

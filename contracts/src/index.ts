@@ -4,16 +4,16 @@ import * as records from './records.ts';
 import * as usage from './usage.ts';
 import * as webhooks from './webhooks.ts';
 
+export * from './api-keys.ts';
 export * from './endpoint.ts';
 export * from './errors.ts';
 export * from './ids.ts';
-export * from './pagination.ts';
-export * from './text.ts';
-export * from './scopes.ts';
 export * from './modules.ts';
-export * from './records.ts';
-export * from './api-keys.ts';
+export * from './pagination.ts';
 export * from './rate-limits.ts';
+export * from './records.ts';
+export * from './scopes.ts';
+export * from './text.ts';
 export * from './usage.ts';
 export * from './webhooks.ts';
 
@@ -31,6 +31,8 @@ export const endpoints = {
   deleteRecord: records.deleteRecord,
   listApiKeys: apiKeys.listApiKeys,
   createApiKey: apiKeys.createApiKey,
+  // Before getApiKey: routes match in this order, and `/api-keys/current` must not be read as a key id.
+  getCurrentApiKey: apiKeys.getCurrentApiKey,
   getApiKey: apiKeys.getApiKey,
   updateApiKey: apiKeys.updateApiKey,
   revokeApiKey: apiKeys.revokeApiKey,

@@ -102,11 +102,15 @@ function Shell({ identity, onSignOut }: { identity: Identity; onSignOut: () => v
           </ul>
         </nav>
         <div class="who">
+          <span data-testid="workspace">
+            Workspace: {identity.workspace.name} <code>{identity.workspace.id}</code>
+          </span>
           <span>
-            {key ? `${key.name} (${key.prefix}…${key.last4})` : `${identity.secret.slice(0, 12)}…${identity.secret.slice(-4)}`} · {identity.mode}
+            {`${key.name} (${key.prefix}…${key.last4})`} · {identity.mode}
+            {identity.secretInGrace && ' · previous secret, in its grace period'}
           </span>
           <span class="scopes" data-testid="own-scopes">
-            {identity.scopes ? `Scopes: ${identity.scopes.join(', ')}` : 'Scopes: not visible to this key (it lacks api-keys:read)'}
+            Scopes: {identity.scopes.join(', ')}
           </span>
           <button type="button" class="secondary" onClick={onSignOut}>
             Sign out

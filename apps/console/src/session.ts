@@ -1,4 +1,4 @@
-import { type ApiKey, Charter } from '@charter/client';
+import { type ApiKey, Charter, type Workspace } from '@charter/client';
 
 // sessionStorage, never localStorage: the key lives as long as the tab, and signing out removes it.
 const STORAGE_KEY = 'charter.console.key';
@@ -29,32 +29,25 @@ export function clientFor(secret: string): Client {
   });
 }
 
-/** Who is signed in. `key` and `scopes` are null when the key may not list keys (no api-keys:read). */
+/** Who is signed in: the key (never its secret's digits beyond prefix and last four), its scopes and its workspace. */
 export interface Identity {
   secret: string;
   client: Client;
   mode: 'live' | 'test';
-  key: ApiKey | null;
-  scopes: readonly string[] | null;
+  key: ApiKey;
+  scopes: readonly string[];
+  workspace: Workspace;
+  /** Signed in with a previous secret in its rotation's grace period: it works until then, but cannot manage keys. */
+  secretInGrace: boolean;
 }
 
 /**
- * The API has no "who am I" call: the console finds its own key in GET /api-keys by the secret's
- * prefix and last four characters, which is all the list shows of a secret. A key without
- * api-keys:read gets a 403 there, which still proves the key valid (a bad key gets 401 first);
- * its scopes stay unknown and each page learns from its own 403.
+ * GET /api-keys/current answers any valid key, whatever its scopes, with the key and its
+ * workspace: the console then shows only what those scopes allow. A bad key gets a 401, which
+ * the sign-in form shows like any other error.
  */
 export async function identify(secret: string): Promise<Identity> {
   const client = clientFor(secret);
-  const mode = secret.startsWith('sk_test_') ? 'test' : 'live';
-  try {
-    for await (const key of client.paginate('/api-keys', { params: { query: { limit: 100 } } })) {
-      if (secret.startsWith(key.prefix) && secret.endsWith(key.last4)) return { secret, client, mode, key, scopes: key.scopes };
-    }
-  } catch (error) {
-    if ((error as { status?: number }).status === 403) return { secret, client, mode, key: null, scopes: null };
-    throw error;
-  }
-  // Valid (the list answered) yet not listed: a previous secret in its rotation's grace period.
-  return { secret, client, mode, key: null, scopes: null };
+  const { data } = await client.GET('/api-keys/current');
+  return { secret, client, mode: data.key.mode, key: data.key, scopes: data.key.scopes, workspace: data.workspace, secretInGrace: data.secret_in_grace };
 }

@@ -5,9 +5,9 @@ import { API_BASE_PATH } from '@charter/contracts';
 import type { Sql } from '@charter/db';
 import { ApiError } from './errors.ts';
 import type { Handlers } from './handlers/types.ts';
+import { webhookHandlers } from './handlers/webhooks.ts';
 import { consoleAnswer, isConsolePath } from './http/console.ts';
 import { createCors } from './http/cors.ts';
-import { webhookHandlers } from './handlers/webhooks.ts';
 import { DOCS_PAGE, DOCS_SECURITY_HEADERS, docsAsset } from './http/docs.ts';
 import { requestIdFor } from './http/request-id.ts';
 import { requestUrl } from './http/request-target.ts';
@@ -23,9 +23,9 @@ import { buildOpenApiDocument } from './openapi/document.ts';
 import { downgradeToOpenApi30 } from './openapi/downgrade.ts';
 import { createPipeline } from './pipeline/pipeline.ts';
 import { buildRouter, handlers as defaultHandlers } from './router.ts';
-import type { WebhookOptions } from './webhooks/options.ts';
 import { createMcpHandler, MCP_PATH } from './transports/mcp.ts';
 import { createTrpcHandler, TRPC_BASE_PATH } from './transports/trpc.ts';
+import type { WebhookOptions } from './webhooks/options.ts';
 
 export interface AppOptions {
   /** The database: everything that must be durable goes through it. */

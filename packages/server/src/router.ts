@@ -1,11 +1,11 @@
-import { type EndpointContract, endpoints, type OperationId } from '@charter/contracts';
+import { type EndpointContract, endpoints, type OperationId, scopeDeclarationProblem } from '@charter/contracts';
 import { enforceContract } from './auth/enforce-contract.ts';
 import * as apiKeys from './handlers/api-keys.ts';
 import * as modules from './handlers/modules.ts';
 import * as records from './handlers/records.ts';
+import type { AuthedContext, Handlers } from './handlers/types.ts';
 import * as usage from './handlers/usage.ts';
 import { webhookHandlers } from './handlers/webhooks.ts';
-import type { AuthedContext, Handlers } from './handlers/types.ts';
 import { t } from './trpc.ts';
 import { ephemeralWebhookOptions } from './webhooks/options.ts';
 
@@ -23,6 +23,7 @@ export const handlers: Handlers = {
   deleteRecord: records.deleteRecord,
   listApiKeys: apiKeys.listApiKeys,
   createApiKey: apiKeys.createApiKey,
+  getCurrentApiKey: apiKeys.getCurrentApiKey,
   getApiKey: apiKeys.getApiKey,
   updateApiKey: apiKeys.updateApiKey,
   revokeApiKey: apiKeys.revokeApiKey,
@@ -34,9 +35,8 @@ export const handlers: Handlers = {
 };
 
 export function procedureFor(operationId: string, contract: EndpointContract, handler: (ctx: AuthedContext, input: never) => Promise<unknown>) {
-  if (contract.scopes.length === 0) {
-    throw new Error(`Endpoint ${operationId} declares no required scopes; refusing to serve it open.`);
-  }
+  const problem = scopeDeclarationProblem(contract);
+  if (problem) throw new Error(`Endpoint ${operationId} ${problem}; refusing to serve it open.`);
   const procedure = t.procedure
     .meta({
       contract,

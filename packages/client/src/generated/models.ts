@@ -60,6 +60,12 @@ export interface ApiKey extends Schema<'ApiKey'> {}
 /** A newly issued key, with its secret. */
 export interface ApiKeyWithSecret extends Schema<'ApiKeyWithSecret'> {}
 
+/** The calling key, its workspace, and whether the secret used is a previous one still in its grace period. */
+export interface CurrentApiKey extends Schema<'CurrentApiKey'> {}
+
+/** A workspace: the tenant every key, module and record belongs to. */
+export interface Workspace extends Schema<'Workspace'> {}
+
 /** A key with its new secret, and when the previous secret stops working. */
 export interface RotatedApiKey extends Schema<'RotatedApiKey'> {}
 

@@ -158,6 +158,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api-keys/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the calling API key
+         * @description Returns the key that authenticates this request, without its secret, and its workspace: what a key may do (its scopes) and where. Any valid key may call it, whatever its scopes, a previous secret in its grace period too; it shows nothing beyond the caller's own key and workspace.
+         *
+         *     Required scopes: none; any valid key.
+         */
+        get: operations["getCurrentApiKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api-keys/{key_id}": {
         parameters: {
             query?: never;
@@ -1000,6 +1022,28 @@ export interface components {
              * @example sk_live_Ab12cD34eF56gH78iJ90kL12mN34oP56qR78sT
              */
             key: string;
+        };
+        /** @description The calling key, its workspace, and whether the secret used is a previous one still in its grace period. */
+        CurrentApiKey: {
+            key: Models.ApiKey;
+            workspace: Models.Workspace;
+            /** @description True when the presented secret is a previous one in its rotation's grace period: it may call the API but not manage keys, and stops working when the grace period ends. */
+            secret_in_grace: boolean;
+        };
+        /**
+         * @description A workspace: the tenant every key, module and record belongs to.
+         * @example {
+         *       "id": "ws_01jd8x3k5q9v2m7n4p6r8t0w1y",
+         *       "name": "Acme"
+         *     }
+         */
+        Workspace: {
+            /**
+             * @description The workspace's ID.
+             * @example ws_01jd8x3k5q9v2m7n4p6r8t0w1y
+             */
+            id: string;
+            name: string;
         };
         /** @description A key with its new secret, and when the previous secret stops working. */
         RotatedApiKey: {
@@ -3115,6 +3159,38 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["RateLimitExceeded"];
+            431: components["responses"]["RequestHeadersTooLarge"];
+            500: components["responses"]["ServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCurrentApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Models.CurrentApiKey;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["RateLimitExceeded"];
             431: components["responses"]["RequestHeadersTooLarge"];

@@ -1,4 +1,4 @@
-import { type EndpointContract, missingScopes } from '@charter/contracts';
+import { type EndpointContract, missingScopes, scopeDeclarationProblem, servesAnyKey } from '@charter/contracts';
 import type { Principal } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { t } from '../trpc.ts';
@@ -10,14 +10,16 @@ export function unauthorized(): ApiError {
 
 /**
  * The one scope rule: the principal must exist and hold every scope the contract requires, for
- * the object its input names (`scopeTarget`). Fail-closed: a contract without scopes is refused.
- * Returns the principal, known to be present.
+ * the object its input names (`scopeTarget`). Fail-closed: a contract without scopes is refused,
+ * unless it declares `access: 'any-key'`, which any valid key may call. Returns the principal,
+ * known to be present.
  */
 export function authorize(contract: EndpointContract | undefined, principal: Principal | undefined, rawInput: unknown): Principal {
-  if (!contract || contract.scopes.length === 0) {
+  if (!contract || scopeDeclarationProblem(contract)) {
     throw new ApiError('server_error', 'This operation declares no required scopes and is not served.');
   }
   if (!principal) throw unauthorized();
+  if (servesAnyKey(contract)) return principal;
   let target: string | undefined;
   if (contract.scopeTarget) {
     const value = (rawInput as Record<string, unknown> | undefined)?.[contract.scopeTarget];

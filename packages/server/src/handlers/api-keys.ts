@@ -1,11 +1,12 @@
 import { type TransactionSql, transaction } from '@charter/db';
+import { unauthorized } from '../auth/enforce-contract.ts';
 import { assertWithinCaller } from '../auth/key-management.ts';
 import { notFound, validationFailed } from '../errors.ts';
 import { utcInstant } from '../instants.ts';
-import { iso } from './serialize.ts';
 import { issueKey, type KeyRow, rotateSecret, toApiKey } from '../keys.ts';
 import { servePage } from '../lists.ts';
 import { recordEvent } from '../webhooks/outbox.ts';
+import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
 
 /** The expiry as UTC text SQL can store, refusing the past and what lies beyond the year 9999. */
@@ -64,6 +65,16 @@ export const getApiKey: Handler<'getApiKey'> = async ({ sql, principal }, input)
     select * from api_keys where id = ${input.key_id} and workspace_id = ${principal.workspaceId} and revoked_at is null`;
   if (!row) throw notFound('API key');
   return toApiKey(row);
+};
+
+/** The calling key and its workspace, read by the key's id alone: it can show nothing of another key or workspace. */
+export const getCurrentApiKey: Handler<'getCurrentApiKey'> = async ({ sql, principal }) => {
+  const [row] = await sql<(KeyRow & { workspace_name: string })[]>`
+    select k.*, w.name as workspace_name from api_keys k join workspaces w on w.id = k.workspace_id
+    where k.id = ${principal.keyId} and k.workspace_id = ${principal.workspaceId} and k.revoked_at is null`;
+  // Revoked between admission and this read: the key is no longer valid.
+  if (!row) throw unauthorized();
+  return { key: toApiKey(row), workspace: { id: row.workspace_id, name: row.workspace_name }, secret_in_grace: principal.secretInGrace };
 };
 
 export const updateApiKey: Handler<'updateApiKey'> = async ({ sql, principal }, input) =>

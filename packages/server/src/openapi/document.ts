@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import {
   API_BASE_PATH,
   COMMON_ERROR_STATUSES,
-  ERROR_STATUS_DESCRIPTIONS,
   type EndpointContract,
-  endpoints,
+  ERROR_STATUS_DESCRIPTIONS,
   ErrorEnvelope,
   type ErrorStatus,
+  endpoints,
+  servesAnyKey,
 } from '@charter/contracts';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { generateOpenApiDocument } from 'trpc-to-openapi';
@@ -214,9 +215,11 @@ function errorResponse(status: ErrorStatus): Json {
 
 function completeOperation(operation: Json, contract: EndpointContract): void {
   operation.security = [{ BearerAuth: [...contract.scopes] }, { ApiKeyAuth: [...contract.scopes] }];
-  operation.description = `${contract.description}\n\nRequired scopes: ${contract.scopes.map((scope) => `\`${scope}\``).join(', ')}${
-    contract.scopeTarget ? ` (or the one-module form, e.g. \`${contract.scopes[0]}:<${contract.scopeTarget}>\`)` : ''
-  }.`;
+  operation.description = servesAnyKey(contract)
+    ? `${contract.description}\n\nRequired scopes: none; any valid key.`
+    : `${contract.description}\n\nRequired scopes: ${contract.scopes.map((scope) => `\`${scope}\``).join(', ')}${
+        contract.scopeTarget ? ` (or the one-module form, e.g. \`${contract.scopes[0]}:<${contract.scopeTarget}>\`)` : ''
+      }.`;
 
   const parameters: Json[] = operation.parameters ?? [];
   for (const parameter of parameters) {
@@ -284,6 +287,8 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
 
   // Idempotent endpoints can also answer 400 (malformed key), 409 (key in flight) and 422 (key reused).
   const statuses = new Set<ErrorStatus>([...COMMON_ERROR_STATUSES, ...contract.errors, ...(contract.idempotent ? ([400, 409, 422] as const) : [])]);
+  // No scope to lack: an any-key endpoint never answers 403.
+  if (servesAnyKey(contract)) statuses.delete(403);
   for (const status of [...statuses].sort((a, b) => a - b)) {
     operation.responses[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[status]}` };
   }

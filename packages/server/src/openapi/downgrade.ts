@@ -72,7 +72,7 @@ export function downgradeToOpenApi30(document: Json): Json {
       for (const parameter of operation.parameters ?? []) downgradeCarrier(parameter);
       if (operation.requestBody) downgradeContent(operation.requestBody.content);
       for (const response of Object.values((operation.responses ?? {}) as Json)) downgradeResponse(response);
-      if (operation.security) operation.security = downgradeSecurity(operation.security, takesScopes, operation);
+      if (operation.security) operation.security = downgradeSecurity(operation.security, takesScopes, operation, true);
     }
   }
   webhooksAsExtension(result, (pathItem) => {
@@ -90,7 +90,7 @@ export function downgradeToOpenApi30(document: Json): Json {
  * be empty. The scopes move to `x-required-scopes` on the same object (the operation, or the
  * document for top-level security) so that nothing is lost.
  */
-function downgradeSecurity(requirements: Json[], takesScopes: (name: string) => boolean, owner: Json): Json[] {
+function downgradeSecurity(requirements: Json[], takesScopes: (name: string) => boolean, owner: Json, ofOperation = false): Json[] {
   const moved = new Set<string>();
   const result = requirements.map((requirement) =>
     Object.fromEntries(
@@ -101,7 +101,8 @@ function downgradeSecurity(requirements: Json[], takesScopes: (name: string) => 
       }),
     ),
   );
-  if (moved.size > 0) owner['x-required-scopes'] = [...moved];
+  // An operation that needs a key but no scope (an any-key endpoint) says so too: `[]`, not absent.
+  if (moved.size > 0 || (ofOperation && requirements.length > 0)) owner['x-required-scopes'] = [...moved];
   return result;
 }
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { API_BASE_PATH, type EndpointContract, MAX_JSON_DEPTH, scopeGrants } from '@charter/contracts';
+import { API_BASE_PATH, type EndpointContract, MAX_JSON_DEPTH, scopeGrants, servesAnyKey } from '@charter/contracts';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -63,7 +63,9 @@ export function toolsFromRouter(router: AnyTRPCRouter): ServedTool[] {
 
 /** Whether the key could call the endpoint at all: for one-object scopes, on the object its scope names. */
 function mayCall(principal: Principal, contract: EndpointContract): boolean {
-  return contract.scopes.every((need) =>
+  if (servesAnyKey(contract)) return true;
+  // Never true for an empty list otherwise: a contract without scopes and without the flag is not a tool anyone may call.
+  return contract.scopes.length > 0 && contract.scopes.every((need) =>
     principal.scopes.some((have) => scopeGrants(have, need) || (contract.scopeTarget !== undefined && scopeGrants(have, need, have.split(':')[2]))),
   );
 }

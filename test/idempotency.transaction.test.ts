@@ -1,36 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { connect, type Database } from '@charter/db';
-import { type App, createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { countedServer } from './support/counted-server.ts';
 import { call, createModule } from './support/server.ts';
 
 /** What an idempotent request sends the database, statement by statement, in order. */
-let database: Database;
-let app: App;
-let running: RunningServer;
-let server: { url: string; key: string };
-const statements: string[] = [];
-
-beforeAll(async () => {
-  const pglite = inject('databaseKind') === 'pglite';
-  database = await connect({
-    databaseUrl: inject('databaseUrl'),
-    max: pglite ? 1 : 10,
-    fastPool: !pglite,
-    onQuery: (_pool, query) => statements.push(query.replace(/\s+/g, ' ').trim()),
-  });
-  app = createApp({ sql: database.sql, fastSql: database.fastSql, logError: () => {}, addressLimitPerMinute: 1_000_000 });
-  running = await listen(app, 0);
-  server = { url: running.url, key: (await createWorkspace(database.sql, { name: 'One transaction' })).key };
-});
-afterAll(async () => {
-  await running.close(1000);
-  await database.close();
-});
+const counted = countedServer('One transaction');
+const { statements } = counted;
 
 /** The statements of one request, without what is off its path (batched access log, last_used_at) or the admission. */
 async function statementsOf(request: () => Promise<unknown>): Promise<string[]> {
-  await app.flush();
+  await counted.app.flush();
   statements.length = 0;
   await request();
   return statements.filter(
@@ -40,9 +19,9 @@ async function statementsOf(request: () => Promise<unknown>): Promise<string[]> 
 
 describe('an idempotent create commits once', () => {
   it('claims the key, runs the effect and stores the reply inside one transaction, and a replay touches nothing else', async () => {
-    const module = await createModule(server, [{ name: 'n', type: 'number' }]);
+    const module = await createModule(counted.server, [{ name: 'n', type: 'number' }]);
     const idempotencyKey = randomUUID();
-    const post = () => call(server, 'POST', `/modules/${module.id}/records`, { body: { data: { n: 1 } }, headers: { 'idempotency-key': idempotencyKey } });
+    const post = () => call(counted.server, 'POST', `/modules/${module.id}/records`, { body: { data: { n: 1 } }, headers: { 'idempotency-key': idempotencyKey } });
 
     let created: Awaited<ReturnType<typeof post>> | undefined;
     const first = await statementsOf(async () => {

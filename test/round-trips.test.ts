@@ -1,31 +1,11 @@
-import { connect, type Database } from '@charter/db';
-import { type App, createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createWorkspace } from '@charter/server';
+import { describe, expect, it } from 'vitest';
+import { countedServer } from './support/counted-server.ts';
 import { type ApiResponse, call, createModule } from './support/server.ts';
 
 /** What each request costs the database, counted statement by statement. */
-let database: Database;
-let app: App;
-let running: RunningServer;
-let server: { url: string; key: string };
-const statements: string[] = [];
-
-beforeAll(async () => {
-  const pglite = inject('databaseKind') === 'pglite';
-  database = await connect({
-    databaseUrl: inject('databaseUrl'),
-    max: pglite ? 1 : 10,
-    fastPool: !pglite,
-    onQuery: (_pool, query) => statements.push(query.replace(/\s+/g, ' ').trim()),
-  });
-  app = createApp({ sql: database.sql, fastSql: database.fastSql, logError: () => {}, addressLimitPerMinute: 1_000_000 });
-  running = await listen(app, 0);
-  server = { url: running.url, key: (await createWorkspace(database.sql, { name: 'Counted' })).key };
-});
-afterAll(async () => {
-  await running.close(1000);
-  await database.close();
-});
+const counted = countedServer('Counted');
+const { statements } = counted;
 
 /**
  * The statements one request sends, leaving out what is off its path: the access log's batched
@@ -34,7 +14,7 @@ afterAll(async () => {
  * request's window.
  */
 async function statementsOf(request: () => Promise<unknown>): Promise<string[]> {
-  await app.flush();
+  await counted.app.flush();
   statements.length = 0;
   await request();
   return statements.filter(
@@ -47,9 +27,9 @@ async function statementsOf(request: () => Promise<unknown>): Promise<string[]> 
 
 describe('database round trips per request', () => {
   it('authentication and rate limiting together cost one statement', async () => {
-    const module = await createModule(server, []);
-    await call(server, 'GET', '/modules');
-    const sent = await statementsOf(() => call(server, 'GET', `/modules/${module.id}`));
+    const module = await createModule(counted.server, []);
+    await call(counted.server, 'GET', '/modules');
+    const sent = await statementsOf(() => call(counted.server, 'GET', `/modules/${module.id}`));
     const admission = sent.filter((query) => query.includes('api_key_secrets'));
     expect(admission).toHaveLength(1);
     expect(admission[0]).toContain('rate_limit_counters');
@@ -57,25 +37,25 @@ describe('database round trips per request', () => {
   });
 
   it('a list page is one statement after admission: a record list checks its module in it too', async () => {
-    const module = await createModule(server, [{ name: 'title', type: 'string' }]);
-    await call(server, 'POST', `/modules/${module.id}/records`, { body: { data: { title: 'One' } } });
+    const module = await createModule(counted.server, [{ name: 'title', type: 'string' }]);
+    await call(counted.server, 'POST', `/modules/${module.id}/records`, { body: { data: { title: 'One' } } });
     for (const path of [
       `/modules/${module.id}/records?limit=25`,
       `/modules/${module.id}/records?filter=title:One&search=on&created_after=2020-01-01T00:00:00Z`,
       '/modules',
     ]) {
-      const sent = await statementsOf(async () => expect((await call(server, 'GET', path)).status).toBe(200));
+      const sent = await statementsOf(async () => expect((await call(counted.server, 'GET', path)).status).toBe(200));
       expect(sent, path).toHaveLength(2); // admission + the page with its total
     }
-    const [, list] = await statementsOf(() => call(server, 'GET', `/modules/${module.id}/records`));
+    const [, list] = await statementsOf(() => call(counted.server, 'GET', `/modules/${module.id}/records`));
     expect(list).toMatch(/from modules/);
     expect(list).toMatch(/from "records"/);
   });
 
   it("a record list of another workspace's module, or none, is a 404 in one statement; an unknown filter field a 422", async () => {
-    const other = { url: server.url, key: (await createWorkspace(database.sql, { name: 'Other' })).key };
+    const other = { url: counted.server.url, key: (await createWorkspace(counted.database.sql, { name: 'Other' })).key };
     const theirs = await createModule(other, [{ name: 'title', type: 'string' }]);
-    const mine = await createModule(server, [{ name: 'title', type: 'string' }]);
+    const mine = await createModule(counted.server, [{ name: 'title', type: 'string' }]);
     for (const path of [
       `/modules/${theirs.id}/records`,
       `/modules/mod_${'0'.repeat(26)}/records?filter=title:x`,
@@ -84,14 +64,14 @@ describe('database round trips per request', () => {
     ]) {
       let status = 0;
       const sent = await statementsOf(async () => {
-        status = (await call(server, 'GET', path)).status;
+        status = (await call(counted.server, 'GET', path)).status;
       });
       expect(status, path).toBe(404);
       expect(sent, path).toHaveLength(2);
     }
     let refused: ApiResponse | undefined;
     const sent = await statementsOf(async () => {
-      refused = await call(server, 'GET', `/modules/${mine.id}/records?filter=nope:1`);
+      refused = await call(counted.server, 'GET', `/modules/${mine.id}/records?filter=nope:1`);
     });
     expect(refused?.status).toBe(422);
     expect(Object.keys(refused?.body.errors)).toEqual(['filter[nope]']);
@@ -99,16 +79,16 @@ describe('database round trips per request', () => {
   });
 
   it('filters and search written without the field types answer as typed ones did, in one statement', async () => {
-    const module = await createModule(server, [
+    const module = await createModule(counted.server, [
       { name: 'code', type: 'string' },
       { name: 'rank', type: 'number' },
       { name: 'open', type: 'boolean' },
     ]);
-    const numbersOnly = await createModule(server, [{ name: 'rank', type: 'number' }]);
+    const numbersOnly = await createModule(counted.server, [{ name: 'rank', type: 'number' }]);
     for (const data of [{ code: '1', rank: 2, open: true }, { code: 'true', rank: 1, open: false }, { code: '2', rank: 1 }]) {
-      expect((await call(server, 'POST', `/modules/${module.id}/records`, { body: { data } })).status).toBe(201);
+      expect((await call(counted.server, 'POST', `/modules/${module.id}/records`, { body: { data } })).status).toBe(201);
     }
-    expect((await call(server, 'POST', `/modules/${numbersOnly.id}/records`, { body: { data: { rank: 11 } } })).status).toBe(201);
+    expect((await call(counted.server, 'POST', `/modules/${numbersOnly.id}/records`, { body: { data: { rank: 11 } } })).status).toBe(201);
     const cases: [string, number, number | undefined][] = [
       [`/modules/${module.id}/records?filter=code:1`, 200, 1], // the string "1", not the number 1 of a rank
       [`/modules/${module.id}/records?filter=rank:1`, 200, 2],
@@ -120,7 +100,7 @@ describe('database round trips per request', () => {
     for (const [path, status, total] of cases) {
       let answer: ApiResponse | undefined;
       const sent = await statementsOf(async () => {
-        answer = await call(server, 'GET', path);
+        answer = await call(counted.server, 'GET', path);
       });
       expect(answer?.status, path).toBe(status);
       if (total !== undefined) expect(answer?.body.total, path).toBe(total);
@@ -129,15 +109,15 @@ describe('database round trips per request', () => {
   });
 
   it('an unknown route or malformed body still costs only the admission', async () => {
-    expect(await statementsOf(() => call(server, 'GET', '/nowhere'))).toHaveLength(1);
+    expect(await statementsOf(() => call(counted.server, 'GET', '/nowhere'))).toHaveLength(1);
     const malformed = await statementsOf(() =>
-      call(server, 'POST', '/modules', { rawBody: '{', headers: { 'content-type': 'application/json' } }),
+      call(counted.server, 'POST', '/modules', { rawBody: '{', headers: { 'content-type': 'application/json' } }),
     );
     expect(malformed).toHaveLength(1);
   });
 
   it('a malformed key costs one address-counter statement and no key lookup', async () => {
-    const sent = await statementsOf(() => call(server, 'GET', '/modules', { key: 'sk_live_tooShort' }));
+    const sent = await statementsOf(() => call(counted.server, 'GET', '/modules', { key: 'sk_live_tooShort' }));
     expect(sent).toHaveLength(1);
     expect(sent[0]).toContain("rate_limit_counters");
     expect(sent[0]).not.toContain('api_key_secrets');

@@ -49,6 +49,20 @@ describe('GET /api-keys/current', () => {
     expect(response.body.key.scopes).toEqual(['*']);
   });
 
+  it('takes GET alone: another method is a 405 whose Allow names GET, not the methods of /api-keys/{key_id}', async () => {
+    for (const method of ['PATCH', 'DELETE', 'POST', 'OPTIONS']) {
+      const response = await call(server, method, '/api-keys/current', method === 'PATCH' || method === 'POST' ? { body: {} } : {});
+      expect(response.status, `${method}: ${response.text}`).toBe(405);
+      expect(response.headers.get('allow'), method).toBe('GET');
+    }
+    // The key ids keep their own methods.
+    const listed = await call(server, 'GET', '/api-keys');
+    const keyPath = `/api-keys/${listed.body.data[0].id}`;
+    const options = await call(server, 'OPTIONS', keyPath);
+    expect(options.status).toBe(405);
+    expect(options.headers.get('allow')).toBe('GET, PATCH, DELETE');
+  });
+
   it('answers a previous secret in its grace period, and says so', async () => {
     const key = await keyWith(['records:read'], 'rotated');
     const rotated = await call(server, 'POST', `/api-keys/${key.id}/rotate`, { body: { grace_period_hours: 1 } });

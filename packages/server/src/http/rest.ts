@@ -50,6 +50,7 @@ export function createRestHandler(options: RestHandlerOptions) {
   const pipeline = createPipeline(options);
   const procedures = Object.values((router._def as unknown as { procedures: Record<string, ServedProcedure> }).procedures);
   const arrayParameters = new Map(procedures.map((procedure) => [procedure, arrayNames(procedure)]));
+  const routes = routeTable(procedures.map((procedure) => (procedure._def.meta as { contract: EndpointContract }).contract));
 
   return async function handleRest(req: IncomingMessage, res: ServerResponse, state: RequestState, url: URL): Promise<void> {
     const { requestId } = state;
@@ -62,10 +63,11 @@ export function createRestHandler(options: RestHandlerOptions) {
     if (principal) state.principal = principal;
     if (!applyAdmission(res, requestId, decision)) return;
 
-    // 2. The route, from the contracts.
-    const match = findProcedure(method, path);
+    // 2. The route, from the contracts: the path's most specific template decides which methods it takes.
+    // (A path no template matches as written, e.g. with a trailing slash, is left to trpc-to-openapi's matching.)
+    const allowed = routes(path) ?? METHODS.filter((candidate) => findProcedure(candidate, path));
+    const match = allowed.includes(method) ? findProcedure(method, path) : undefined;
     if (!match?.procedure) {
-      const allowed = METHODS.filter((candidate) => findProcedure(candidate, path));
       if (allowed.length > 0) {
         sendError(res, requestId, new ApiError('method_not_allowed', `${method} is not allowed on ${url.pathname}.`), { Allow: allowed.join(', ') });
       } else {
@@ -140,6 +142,37 @@ function arrayNames(procedure: ServedProcedure): ReadonlySet<string> {
     if (def.type === 'array' || (def.type === 'optional' && def.innerType?._zod.def.type === 'array')) names.add(name);
   }
   return names;
+}
+
+/**
+ * The methods a path takes, from the contracts' path templates: those of the most specific template
+ * that matches it (a literal segment beats a parameter, first difference first), so that
+ * `/api-keys/current` takes GET alone rather than also the PATCH and DELETE of
+ * `/api-keys/{key_id}`. Undefined when no template matches.
+ */
+function routeTable(contracts: readonly EndpointContract[]): (path: string) => string[] | undefined {
+  const templates = new Map<string, { segments: string[]; methods: string[] }>();
+  for (const contract of contracts) {
+    const entry = templates.get(contract.path) ?? { segments: contract.path.split('/'), methods: [] };
+    entry.methods.push(contract.method);
+    templates.set(contract.path, entry);
+  }
+  const isParameter = (segment: string) => segment.startsWith('{');
+  // At the first segment where one template has a literal and the other a parameter, the literal wins.
+  const moreSpecific = (a: string[], b: string[]) => {
+    const i = a.findIndex((segment, index) => isParameter(segment) !== isParameter(b[index] as string));
+    return i !== -1 && !isParameter(a[i] as string);
+  };
+  return (path) => {
+    const segments = path.split('/');
+    let best: { segments: string[]; methods: string[] } | undefined;
+    for (const template of templates.values()) {
+      if (template.segments.length !== segments.length) continue;
+      if (!template.segments.every((segment, i) => isParameter(segment) ? segments[i] !== '' : segment === segments[i])) continue;
+      if (!best || moreSpecific(template.segments, best.segments)) best = template;
+    }
+    return best && METHODS.filter((method) => best.methods.includes(method));
+  };
 }
 
 function refuseQuery(params: URLSearchParams): void {

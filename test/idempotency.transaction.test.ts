@@ -35,6 +35,10 @@ describe('an idempotent create commits once', () => {
     expect(first.filter((query) => query.includes('idempotency_keys'))).toHaveLength(2); // the lookup, then the stored reply
     expect(first.filter((query) => /insert into records/i.test(query))).toHaveLength(1);
     expect(first.some((query) => query.includes('pg_try_advisory_xact_lock'))).toBe(true);
+    // The handler's own transaction is this one: no savepoint around it (two round trips fewer).
+    expect(first.filter((query) => /savepoint/i.test(query))).toEqual([]);
+    // begin, lock, lookup; the module and the subscribed endpoints; the record; the stored reply, commit.
+    expect(first).toHaveLength(8);
 
     let replayed: Awaited<ReturnType<typeof post>> | undefined;
     const again = await statementsOf(async () => {

@@ -102,20 +102,18 @@ export function createApp(options: AppOptions): App {
   const retention = resolveRetention(options.retention);
   const cors = options.corsOrigins?.length ? createCors({ origins: options.corsOrigins, admitAddress: (address) => gatekeeper.admitAddress(address) }) : undefined;
   const idempotency = new IdempotencyStore(sql, options.idempotencyLockSeconds ?? 30, retention.idempotencyHours);
-  const serving = {
-    router,
+  // Every transport is a thin adapter over the one rule pipeline of this process.
+  const pipeline = createPipeline({
     sql,
     gatekeeper,
     idempotency,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     workspaceConcurrency: options.workspaceConcurrency && workspaceConcurrency(options.workspaceConcurrency),
     onServerError: (error: unknown, requestId: string) => logError(`[${requestId}] server error`, error),
-  };
-  const handleRest = createRestHandler(serving);
-  // Every transport is a thin adapter over the same rule pipeline (one per process, sharing the workspace caps).
-  const pipeline = createPipeline(serving);
-  const handleTrpc = createTrpcHandler({ router, pipeline, requestLog, maxBodyBytes: serving.maxBodyBytes });
-  const handleMcp = options.mcp ? createMcpHandler({ router, pipeline, requestLog, maxBodyBytes: serving.maxBodyBytes }) : undefined;
+  });
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const handleRest = createRestHandler({ router, pipeline, maxBodyBytes });
+  const handleTrpc = createTrpcHandler({ router, pipeline, requestLog, maxBodyBytes });
+  const handleMcp = options.mcp ? createMcpHandler({ router, pipeline, requestLog, maxBodyBytes }) : undefined;
 
   // What is past its retention is purged now and then; a slow purge is never run twice at once.
   let purging: Promise<unknown> | undefined;

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { SortKey } from '@charter/contracts';
 import type { Queryable } from '@charter/db';
-import type { PendingQuery, Row } from 'postgres';
 import { canonicalJson } from './canonical-json.ts';
 import type { Context } from './context.ts';
 import { validationFailed } from './errors.ts';
 import { boundInstant, isCalendarDay, isClockTime } from './instants.ts';
+import { and, ident, join, q, run, type SqlText } from './sql-text.ts';
 import { isStorable } from './storable.ts';
 
-type Fragment = PendingQuery<Row[]>;
+type Fragment = SqlText;
 
 /** What a list handler asks for: the parsed list query plus its resource's SQL pieces. */
 export interface ListRequest {
@@ -187,84 +187,53 @@ export async function listPage<RowType extends Record<string, unknown>>(
     idAt >= 0 ? request.sort.slice(0, idAt + 1) : [...request.sort, { field: 'id', direction: request.sort[0]?.direction ?? 'asc' }];
 
   const timeBounds: Fragment[] = [];
-  if (request.created_after) timeBounds.push(sql`created_at > ${boundInstant(request.created_after)}::text::timestamptz`);
-  if (request.created_before) timeBounds.push(sql`created_at < ${boundInstant(request.created_before)}::text::timestamptz`);
-  if (request.updated_after) timeBounds.push(sql`updated_at > ${boundInstant(request.updated_after)}::text::timestamptz`);
-  if (request.updated_before) timeBounds.push(sql`updated_at < ${boundInstant(request.updated_before)}::text::timestamptz`);
+  if (request.created_after) timeBounds.push(q`created_at > ${boundInstant(request.created_after)}::text::timestamptz`);
+  if (request.created_before) timeBounds.push(q`created_at < ${boundInstant(request.created_before)}::text::timestamptz`);
+  if (request.updated_after) timeBounds.push(q`updated_at > ${boundInstant(request.updated_after)}::text::timestamptz`);
+  if (request.updated_before) timeBounds.push(q`updated_at < ${boundInstant(request.updated_before)}::text::timestamptz`);
   const conditions: Fragment[] = [...source.where, ...timeBounds];
-  const filtered = and(sql, conditions);
 
   const identity = listIdentity(source.table, owner, request);
   const pageConditions = [...conditions];
   if (request.cursor !== undefined && refusal === undefined) {
     try {
       const state = decodeCursor(request.cursor, request.sort, identity, keys, source.sortTypes);
-      pageConditions.push(after(sql, keys, state.v, source.sortTypes));
+      pageConditions.push(after(keys, state.v, source.sortTypes));
     } catch (error) {
       refusal = error;
     }
   }
   if (refusal !== undefined) {
     if (source.parent) {
-      const [found] = await sql<{ _parent: Record<string, unknown> }[]>`select to_jsonb(parent) as _parent from (${source.parent.row}) as parent`;
+      const [found] = await run<{ _parent: Record<string, unknown> }>(sql, q`select to_jsonb(parent) as _parent from (${source.parent.row}) as parent`);
       source.parent.check(found?._parent);
     }
     throw refusal;
   }
   const offset = request.page !== undefined ? (request.page - 1) * request.limit : 0;
-  const order = keys.map((key) => sql`${sql(key.field)} ${key.direction === 'desc' ? sql`desc` : sql`asc`}`);
-  const cursorColumns = keys.map((key, index) => sql`${sql(key.field)}::text as ${sql(`_cursor_${index}`)}`);
-
-  const select = sql`
-      select *, ${join(sql, cursorColumns, sql`, `)}
-      from ${sql(source.table)}
-      where ${and(sql, pageConditions)}
-      order by ${join(sql, order, sql`, `)}`;
-  const budget = source.pageBytes;
-  const page = budget
-    ? // The running total of the rows before each one is known before any row's data is read:
-      // rows that start past the budget are never sent. One over it still comes, to tell has_more.
-      sql`
-        select * from (
-          select *, coalesce(sum(${sql(budget.column)}) over (order by ${join(sql, order, sql`, `)} rows between unbounded preceding and 1 preceding), 0) as _bytes_before
-          from (${select} limit ${request.limit + 1} offset ${offset}) as candidates
-        ) as sized
-        where _bytes_before < ${budget.budget}`
-    : sql`${select} limit ${request.limit + 1} offset ${offset}`;
-  const counted =
-    source.keptTotal && timeBounds.length === 0 ? source.keptTotal : sql`(select count(*)::int from ${sql(source.table)} where ${filtered})`;
-  const head = source.parent
-    ? sql`select to_jsonb(parent) as _parent, ${counted} as _total from (${source.parent.row}) as parent`
-    : sql`select null::jsonb as _parent, ${counted} as _total`;
-  // One statement: the parent (no row, no page is read), the total, and the page joined to them,
-  // one row per item (or one row of nulls for an empty page).
-  const joined = await sql<Record<string, unknown>[]>`
-    select * from (${head}) as head
-    left join lateral (select true as _in_page, * from (${page}) as page) as page on true
-    order by ${join(sql, order, sql`, `)}`;
+  // The kept total counts `where` alone: a time bound needs the matching rows counted.
+  const counted = source.keptTotal && timeBounds.length === 0 ? source.keptTotal : q`(select count(*)::int from ${ident(source.table)} where ${and(conditions)})`;
+  const statement = pageStatement(source, keys, pageConditions, counted, request.limit + 1, offset);
+  const joined = await run<Record<string, unknown>>(sql, statement);
   const first = joined[0];
   source.parent?.check(first ? (first._parent as Record<string, unknown>) : undefined);
   const total = Number(first?._total ?? 0);
+  // The rows keep the statement's own columns (_in_page, _cursor_0…): every list maps its rows
+  // to wire objects field by field, and deleting properties would slow every later read of them.
   const rows = joined.filter((row) => row._in_page === true);
-  for (const row of rows) {
-    delete row._parent;
-    delete row._total;
-    delete row._in_page;
-  }
 
+  const budget = source.pageBytes;
   let kept = Math.min(rows.length, request.limit);
   if (budget) {
     const fits = (row: Record<string, unknown>) => Number(row._bytes_before) + Number(row[budget.column]) <= budget.budget;
     const firstOver = rows.findIndex((row, index) => index > 0 && !fits(row));
     if (firstOver >= 0) kept = Math.min(kept, firstOver);
-    for (const row of rows) delete row._bytes_before;
   }
   const hasMore = rows.length > kept;
   const pageRows = rows.slice(0, kept);
   const last = pageRows.at(-1);
   const nextCursor =
     hasMore && last ? encodeCursor({ s: sortString(request.sort), l: identity, v: keys.map((_, index) => String(last[`_cursor_${index}`])) }) : null;
-  for (const row of pageRows) for (let index = 0; index < keys.length; index++) delete row[`_cursor_${index}`];
 
   return {
     rows: pageRows as RowType[],
@@ -276,27 +245,61 @@ export async function listPage<RowType extends Record<string, unknown>>(
   };
 }
 
+/**
+ * One statement: the parent (no row, no page is read), the total, and the page joined to them, one
+ * row per item (or one row of nulls for an empty page).
+ */
+function pageStatement(source: ListSource, keys: SortKey[], pageConditions: Fragment[], total: Fragment, rows: number, offset: number): SqlText {
+  const table = ident(source.table);
+  const order = join(
+    keys.map((key) => q`${ident(key.field)} ${key.direction === 'desc' ? DESC : ASC}`),
+    ', ',
+  );
+  const cursorColumns = join(
+    keys.map((key, index) => q`${ident(key.field)}::text as ${ident(`_cursor_${index}`)}`),
+    ', ',
+  );
+  const select = q`
+      select *, ${cursorColumns}
+      from ${table}
+      where ${and(pageConditions)}
+      order by ${order}`;
+  const budget = source.pageBytes;
+  const page = budget
+    ? // The running total of the rows before each one is known before any row's data is read:
+      // rows that start past the budget are never sent. One over it still comes, to tell has_more.
+      q`
+        select * from (
+          select *, coalesce(sum(${ident(budget.column)}) over (order by ${order} rows between unbounded preceding and 1 preceding), 0) as _bytes_before
+          from (${select} limit ${rows} offset ${offset}) as candidates
+        ) as sized
+        where _bytes_before < ${budget.budget}`
+    : q`${select} limit ${rows} offset ${offset}`;
+  const head = source.parent
+    ? q`select to_jsonb(parent) as _parent, ${total} as _total from (${source.parent.row}) as parent`
+    : q`select null::jsonb as _parent, ${total} as _total`;
+  return q`
+    select * from (${head}) as head
+    left join lateral (select true as _in_page, * from (${page}) as page) as page on true
+    order by ${order}`;
+}
+
+const ASC = q`asc`;
+const DESC = q`desc`;
+
 /** Rows strictly after `values` in the order `keys`: (k1 > v1) or (k1 = v1 and k2 > v2) or … */
-function after(sql: Queryable, keys: SortKey[], values: string[], types: Record<string, 'timestamptz' | 'text'>): Fragment {
+function after(keys: SortKey[], values: string[], types: Record<string, 'timestamptz' | 'text'>): Fragment {
   const typed = (index: number) => {
     const key = keys[index] as SortKey;
     // Through text: postgres.js would serialise a timestamptz parameter via Date, dropping microseconds.
-    return types[key.field] === 'timestamptz' ? sql`${values[index] ?? null}::text::timestamptz` : sql`${values[index] ?? null}::text`;
+    return types[key.field] === 'timestamptz' ? q`${values[index] ?? null}::text::timestamptz` : q`${values[index] ?? null}::text`;
   };
   const alternatives = keys.map((key, index) => {
-    const equalities = keys.slice(0, index).map((prior, priorIndex) => sql`${sql(prior.field)} = ${typed(priorIndex)}`);
-    const beyond = key.direction === 'desc' ? sql`${sql(key.field)} < ${typed(index)}` : sql`${sql(key.field)} > ${typed(index)}`;
-    return sql`(${and(sql, [...equalities, beyond])})`;
+    const equalities = keys.slice(0, index).map((prior, priorIndex) => q`${ident(prior.field)} = ${typed(priorIndex)}`);
+    const beyond = key.direction === 'desc' ? q`${ident(key.field)} < ${typed(index)}` : q`${ident(key.field)} > ${typed(index)}`;
+    return q`(${and([...equalities, beyond])})`;
   });
-  return sql`(${join(sql, alternatives, sql` or `)})`;
-}
-
-function join(sql: Queryable, parts: Fragment[], separator: Fragment): Fragment {
-  return parts.reduce((acc, part, index) => (index === 0 ? part : sql`${acc}${separator}${part}`), sql``);
-}
-
-function and(sql: Queryable, parts: Fragment[]): Fragment {
-  return parts.length === 0 ? sql`true` : join(sql, parts, sql` and `);
+  return q`(${join(alternatives, ' or ')})`;
 }
 
 /**

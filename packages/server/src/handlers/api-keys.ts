@@ -5,6 +5,7 @@ import { notFound, validationFailed } from '../errors.ts';
 import { utcInstant } from '../instants.ts';
 import { issueKey, type KeyRow, rotateSecret, toApiKey } from '../keys.ts';
 import { servePage } from '../lists.ts';
+import { q } from '../sql-text.ts';
 import { recordEvent } from '../webhooks/outbox.ts';
 import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
@@ -36,7 +37,7 @@ async function findKey(tx: TransactionSql, workspaceId: string, keyId: string): 
 
 export const listApiKeys: Handler<'listApiKeys'> = async (ctx, input) => {
   const { sql, principal } = ctx;
-  const where = [sql`workspace_id = ${principal.workspaceId}`, sql`revoked_at is null`];
+  const where = [q`workspace_id = ${principal.workspaceId}`, q`revoked_at is null`];
   const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' } as const;
   return servePage(ctx, { table: 'api_keys', where, sortTypes }, input, (row: KeyRow & Record<string, unknown>) => toApiKey(row));
 };

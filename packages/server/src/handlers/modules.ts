@@ -3,6 +3,7 @@ import { type Queryable, type TransactionSql, transaction } from '@charter/db';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
+import { q } from '../sql-text.ts';
 import { recordEvent } from '../webhooks/outbox.ts';
 import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
@@ -48,8 +49,8 @@ const nameTaken = (name: string) => new ApiError('conflict', `A module named "${
 
 export const listModules: Handler<'listModules'> = async (ctx, input) => {
   const { sql, principal } = ctx;
-  const where = [sql`workspace_id = ${principal.workspaceId}`];
-  if (input.search) where.push(sql`name ilike ${`%${escapeLike(input.search)}%`}`);
+  const where = [q`workspace_id = ${principal.workspaceId}`];
+  if (input.search) where.push(q`name ilike ${`%${escapeLike(input.search)}%`}`);
   const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' } as const;
   return servePage(ctx, { table: 'modules', where, sortTypes }, input, (row: ModuleRow & Record<string, unknown>) => toModule(row));
 };

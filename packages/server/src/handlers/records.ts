@@ -3,8 +3,9 @@ import { transaction } from '@charter/db';
 import { notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
+import { join, q } from '../sql-text.ts';
 import { isStorable } from '../storable.ts';
-import { recordEvent } from '../webhooks/outbox.ts';
+import { recordEvent, subscribers } from '../webhooks/outbox.ts';
 import { assertExposed, type Exposure, requireExposed } from './exposure.ts';
 import { escapeLike, findModule } from './modules.ts';
 import { filterValue, validateRecordData } from './record-data.ts';
@@ -69,32 +70,32 @@ function checkFilters(fields: readonly ModuleField[], filter: Record<string, str
 export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
   const { sql, principal } = ctx;
   const filter = input.filter ?? {};
-  const where = [sql`workspace_id = ${principal.workspaceId}`, sql`module_id = ${input.module_id}`];
+  const where = [q`workspace_id = ${principal.workspaceId}`, q`module_id = ${input.module_id}`];
   for (const [name, values] of Object.entries(filter)) {
     for (const raw of new Set(typeof values === 'string' ? [values] : values)) {
       // A name PostgreSQL cannot store is no field's: the filter is refused once the module is read.
-      const matches = isStorable(name) ? filterCandidates(raw).map((value) => sql`data @> ${sql.json({ [name]: value } as Record<string, string>)}`) : [];
-      where.push(matches.length === 0 ? sql`false` : sql`(${matches.reduce((acc, match) => sql`${acc} or ${match}`)})`);
+      const matches = isStorable(name) ? filterCandidates(raw).map((value) => q`data @> ${sql.json({ [name]: value } as Record<string, string>)}`) : [];
+      where.push(matches.length === 0 ? q`false` : q`(${join(matches, ' or ')})`);
     }
   }
   if (input.search) {
     const pattern = `%${escapeLike(input.search)}%`;
     // The module's string fields, read in the same statement (and in its snapshot).
-    const textFields = sql`select field->>'name' from modules, jsonb_array_elements(modules.fields) as field
+    const textFields = q`select field->>'name' from modules, jsonb_array_elements(modules.fields) as field
       where modules.id = ${input.module_id} and field->>'type' = 'string'`;
     // The trigram index over all of a record's string values (migration 0003) finds the
     // candidates; the last condition keeps those whose match is in one of the module's string
     // fields. The first, not correlated, is checked once: a module without string fields reads no record.
     where.push(
-      sql`exists (${textFields}) and record_search_text(data) ilike ${pattern}
+      q`exists (${textFields}) and record_search_text(data) ilike ${pattern}
         and exists (select 1 from jsonb_each_text(data) as entry where entry.key in (${textFields}) and entry.value ilike ${pattern})`,
     );
   }
   const filtered = Object.keys(filter).length > 0;
   const parent = {
     row: filtered
-      ? sql`select id, api_enabled, api_methods, fields from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}`
-      : sql`select id, api_enabled, api_methods from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}`,
+      ? q`select id, api_enabled, api_methods, fields from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}`
+      : q`select id, api_enabled, api_methods from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}`,
     check: (module: Record<string, unknown> | undefined) => {
       if (!module) throw notFound('Module');
       assertExposed(module as unknown as Exposure, 'list');
@@ -103,7 +104,7 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
   };
   // Without filter or search, the total is the module's kept count (migration 0005).
   const keptTotal =
-    filtered || input.search ? undefined : sql`(select coalesce(sum(count), 0)::int from record_counts where module_id = ${input.module_id})`;
+    filtered || input.search ? undefined : q`(select coalesce(sum(count), 0)::int from record_counts where module_id = ${input.module_id})`;
   const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' } as const;
   const pageBytes = { column: 'data_bytes', budget: MAX_RECORD_PAGE_BYTES };
   return servePage(ctx, { table: 'records', where, sortTypes, pageBytes, parent, ...(keptTotal ? { keptTotal } : {}) }, input, (row: RecordRow & Record<string, unknown>) =>
@@ -113,7 +114,8 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
 
 export const createRecord: Handler<'createRecord'> = async ({ sql: pool, principal }, input) =>
   transaction(pool, async (sql) => {
-    const module = await findModule(sql, principal.workspaceId, input.module_id);
+    // The endpoints to tell are read beside the module: one round trip for both.
+    const [module, subscribed] = await Promise.all([findModule(sql, principal.workspaceId, input.module_id), subscribers(sql, principal.workspaceId, 'record.created')]);
     assertExposed(module, 'create');
     validateRecordData(module.fields, input.data);
     const [row] = await sql<RecordRow[]>`
@@ -121,7 +123,7 @@ export const createRecord: Handler<'createRecord'> = async ({ sql: pool, princip
       values (${newId('record')}, ${principal.workspaceId}, ${module.id}, ${sql.json(input.data as Record<string, string>)})
       returning id, module_id, data, created_at, updated_at`;
     const record = toRecord(row as RecordRow);
-    await recordEvent(sql, principal.workspaceId, 'record.created', record);
+    await recordEvent(sql, principal.workspaceId, 'record.created', record, subscribed);
     return record;
   });
 

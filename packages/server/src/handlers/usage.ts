@@ -2,6 +2,7 @@ import { GRANULARITIES, MAX_USAGE_BUCKETS } from '@charter/contracts';
 import { notFound, validationFailed } from '../errors.ts';
 import { boundInstant, utcInstant } from '../instants.ts';
 import { servePage } from '../lists.ts';
+import { q } from '../sql-text.ts';
 import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
 
@@ -66,12 +67,12 @@ interface AccessLogRow {
 
 export const listAccessLogs: Handler<'listAccessLogs'> = async (ctx, input) => {
   const { sql, principal } = ctx;
-  const where = [sql`workspace_id = ${principal.workspaceId}`];
-  if (input.key_id) where.push(sql`key_id = ${input.key_id}`);
-  if (input.status !== undefined) where.push(sql`status = ${input.status}`);
-  if (input.method) where.push(sql`method = ${input.method}`);
-  if (input.since) where.push(sql`created_at >= ${boundInstant(input.since)}::text::timestamptz`);
-  if (input.until) where.push(sql`created_at < ${boundInstant(input.until)}::text::timestamptz`);
+  const where = [q`workspace_id = ${principal.workspaceId}`];
+  if (input.key_id) where.push(q`key_id = ${input.key_id}`);
+  if (input.status !== undefined) where.push(q`status = ${input.status}`);
+  if (input.method) where.push(q`method = ${input.method}`);
+  if (input.since) where.push(q`created_at >= ${boundInstant(input.since)}::text::timestamptz`);
+  if (input.until) where.push(q`created_at < ${boundInstant(input.until)}::text::timestamptz`);
   return servePage(ctx, { table: 'access_logs', where, sortTypes: { created_at: 'timestamptz', id: 'text' } }, input, (row: AccessLogRow & Record<string, unknown>) => ({
     request_id: row.request_id,
     key_id: row.key_id,

@@ -3,6 +3,7 @@ import { type Queryable, type TransactionSql, transaction } from '@charter/db';
 import { ApiError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
+import { q } from '../sql-text.ts';
 import type { WebhookOptions } from '../webhooks/options.ts';
 import { eventBody } from '../webhooks/outbox.ts';
 import { checkWebhookUrl, postWebhook } from '../webhooks/safe-http.ts';
@@ -138,7 +139,7 @@ export function webhookHandlers(options: WebhookOptions): Pick<
 
   const listWebhooks: Handler<'listWebhooks'> = async (ctx, input) => {
     const { sql, principal } = ctx;
-    const where = [sql`workspace_id = ${principal.workspaceId}`];
+    const where = [q`workspace_id = ${principal.workspaceId}`];
     const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' } as const;
     const page = await servePage(ctx, { table: 'webhook_endpoints', where, sortTypes }, input, (row: EndpointRow & Record<string, unknown>) => row);
     const keys = await publicKeys(sql, page.data.filter((row) => row.signing_kind === 'ed25519').map((row) => row.id));
@@ -226,9 +227,9 @@ export function webhookHandlers(options: WebhookOptions): Pick<
   const listWebhookDeliveries: Handler<'listWebhookDeliveries'> = async (ctx, input) => {
     const { sql, principal } = ctx;
     const endpoint = await findEndpoint(sql, principal.workspaceId, input.webhook_id);
-    const where = [sql`endpoint_id = ${endpoint.id}`];
-    if (input.status) where.push(sql`status = ${input.status}`);
-    if (input.event_type) where.push(sql`event_type = ${input.event_type}`);
+    const where = [q`endpoint_id = ${endpoint.id}`];
+    if (input.status) where.push(q`status = ${input.status}`);
+    if (input.event_type) where.push(q`event_type = ${input.event_type}`);
     const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', id: 'text' } as const;
     return servePage(ctx, { table: 'webhook_deliveries', where, sortTypes }, input, (row: DeliveryRow & Record<string, unknown>) => toDelivery(row));
   };

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_BASE_PATH, type EndpointContract } from '@charter/contracts';
-import type { Sql } from '@charter/db';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { createProcedureCache, unwrapZodType } from 'trpc-to-openapi';
 import type { z } from 'zod';
@@ -8,11 +7,9 @@ import { presentedKey } from '../auth/api-key.ts';
 import { unauthorized } from '../auth/enforce-contract.ts';
 import type { Principal } from '../context.ts';
 import { ApiError, validationFailed } from '../errors.ts';
-import { fingerprint, type IdempotencyStore } from '../idempotency/idempotency.ts';
-import type { Gatekeeper } from '../limits/gatekeeper.ts';
-import type { WorkspaceConcurrency } from '../limits/workspace-concurrency.ts';
+import { fingerprint } from '../idempotency/idempotency.ts';
 import type { ServedProcedure } from '../pipeline/call.ts';
-import { createPipeline } from '../pipeline/pipeline.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
 import { parseJsonObject, parseQuery, readBody } from './read-body.ts';
 import { applyAdmission, send, sendError } from './respond.ts';
 
@@ -24,14 +21,9 @@ import { applyAdmission, send, sendError } from './respond.ts';
  */
 export interface RestHandlerOptions {
   router: AnyTRPCRouter;
-  sql: Sql;
-  gatekeeper: Gatekeeper;
-  idempotency: IdempotencyStore;
+  /** The process's one rule pipeline, shared with the other transports. */
+  pipeline: Pipeline;
   maxBodyBytes: number;
-  /** Caps each workspace's concurrent database work; none when absent. */
-  workspaceConcurrency?: WorkspaceConcurrency | undefined;
-  /** Called with every error that becomes a 500, for the server log. */
-  onServerError?: (error: unknown, requestId: string) => void;
 }
 
 /** What the edge learns about a request, for the access log. */
@@ -44,10 +36,9 @@ export interface RequestState {
 const METHODS = ['GET', 'POST', 'PATCH', 'DELETE'] as const;
 
 export function createRestHandler(options: RestHandlerOptions) {
-  const { router, maxBodyBytes } = options;
+  const { router, pipeline, maxBodyBytes } = options;
   lockDeclaredCoercion(router);
   const findProcedure = createProcedureCache(router);
-  const pipeline = createPipeline(options);
   const procedures = Object.values((router._def as unknown as { procedures: Record<string, ServedProcedure> }).procedures);
   const arrayParameters = new Map(procedures.map((procedure) => [procedure, arrayNames(procedure)]));
   const routes = routeTable(procedures.map((procedure) => (procedure._def.meta as { contract: EndpointContract }).contract));

@@ -124,6 +124,16 @@ export interface StorableReply {
 function withSavepoints(tx: ReservedSql): Queryable {
   let depth = 0;
   const savepoint = async <T>(work: (scope: Queryable) => Promise<T>): Promise<T> => {
+    // The outermost transaction a handler opens is this one: whatever fails in it fails the call,
+    // and the whole transaction is rolled back, so a savepoint there would only cost two round trips.
+    if (depth === 0) {
+      depth++;
+      try {
+        return await work(tx);
+      } finally {
+        depth--;
+      }
+    }
     const name = `idempotent_${depth++}`;
     await tx.unsafe(`savepoint ${name}`);
     try {
@@ -133,6 +143,8 @@ function withSavepoints(tx: ReservedSql): Queryable {
     } catch (error) {
       await tx.unsafe(`rollback to savepoint ${name}`);
       throw error;
+    } finally {
+      depth--;
     }
   };
   return Object.assign(tx, { savepoint }) as unknown as Queryable;

@@ -17,10 +17,10 @@ export async function recordEvent<T extends OutboxEventType>(
   workspaceId: string,
   type: T,
   data: WebhookEventData<T>,
+  /** The subscribed endpoints, when the caller read them already (see `subscribers`). */
+  subscribed?: readonly string[],
 ): Promise<void> {
-  const endpoints = await sql<{ id: string }[]>`
-    select id from webhook_endpoints
-    where workspace_id = ${workspaceId} and is_active and events && ${patternsMatching(type)}::text[]`;
+  const endpoints = subscribed ?? (await subscribers(sql, workspaceId, type));
   if (endpoints.length === 0) return;
   const eventId = newId('event');
   const deliveryIds = endpoints.map(() => newId('delivery'));
@@ -32,7 +32,19 @@ export async function recordEvent<T extends OutboxEventType>(
     )
     insert into webhook_deliveries (id, event_id, endpoint_id, event_type, created_at, updated_at)
     select target.delivery_id, event.id, target.endpoint_id, ${type}, event.created_at, event.created_at
-    from event, unnest(${deliveryIds}::text[], ${endpoints.map((endpoint) => endpoint.id)}::text[]) as target (delivery_id, endpoint_id)`;
+    from event, unnest(${deliveryIds}::text[], ${endpoints as string[]}::text[]) as target (delivery_id, endpoint_id)`;
+}
+
+/**
+ * The active endpoints of the workspace subscribed to `type`. A change that knows its event type
+ * before it runs reads them beside its first statement (one round trip for both), and hands them
+ * to `recordEvent`.
+ */
+export async function subscribers(sql: Queryable, workspaceId: string, type: OutboxEventType): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    select id from webhook_endpoints
+    where workspace_id = ${workspaceId} and is_active and events && ${patternsMatching(type)}::text[]`;
+  return rows.map((row) => row.id);
 }
 
 /** An event as the worker reads it from webhook_events. */

@@ -70,6 +70,32 @@ export function usePagedList<Q extends object, T>(
   };
 }
 
+/**
+ * Every item of a list (the keys, the endpoints), loaded again on `reload`: null until the first
+ * load answers; an error is kept beside the last list loaded.
+ */
+export function useWholeList<T>(load: () => Promise<T[]>) {
+  const [items, setItems] = useState<T[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loads, setLoads] = useState(0);
+  useEffect(() => {
+    let live = true;
+    load()
+      .then((list) => {
+        if (!live) return;
+        setItems(list);
+        setError(null);
+      })
+      .catch((caught) => {
+        if (live) setError(caught);
+      });
+    return () => {
+      live = false;
+    };
+  }, [loads]);
+  return { items, error, reload: () => setLoads((n) => n + 1) };
+}
+
 /** The filters of a paged list: applying them shows their first page. */
 export function FilterForm({ submitLabel, onApply, children }: { submitLabel: string; onApply: () => void; children: ComponentChildren }) {
   return (

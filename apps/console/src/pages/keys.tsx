@@ -1,7 +1,8 @@
 import type { ApiKey } from '@charter/client';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ErrorNotice, formatTime, fromLocalInput, SecretDialog, type ShownSecret, toLocalInput } from '../components.tsx';
 import { ConfirmDialog, FormDialog, RotateSecretDialog } from '../dialogs.tsx';
+import { useWholeList } from '../paging.tsx';
 import { allows, grantable } from '../scopes.ts';
 import type { Identity } from '../session.ts';
 
@@ -33,33 +34,13 @@ type Dialog =
 
 export function KeysPage({ identity }: { identity: Identity }) {
   const { client, scopes } = identity;
-  const [keys, setKeys] = useState<ApiKey[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: keys, error, reload } = useWholeList(() => client.paginate('/api-keys', { params: { query: { limit: 100 } } }).toArray({ max: 10_000 }));
   const [dialog, setDialog] = useState<Dialog | null>(null);
   const [local] = useState<LocalState>(() => ({ graceUntil: new Map(), revoked: new Map() }));
-  const [reloads, setReloads] = useState(0);
   const canWrite = allows(scopes, 'api-keys:write');
   const canDelete = allows(scopes, 'api-keys:delete');
   const canSeeUsage = allows(scopes, 'usage:read');
 
-  useEffect(() => {
-    let live = true;
-    client
-      .paginate('/api-keys', { params: { query: { limit: 100 } } })
-      .toArray({ max: 10_000 })
-      .then((list) => {
-        if (!live) return;
-        setKeys(list);
-        setError(null);
-      })
-      .catch((caught) => {
-        if (live) setError(caught);
-      });
-    return () => {
-      live = false;
-    };
-  }, [reloads]);
-  const reload = () => setReloads((n) => n + 1);
   const now = Date.now();
   const shown = keys ? [...keys.filter((k) => !local.revoked.has(k.id)), ...local.revoked.values()] : [];
 

@@ -1,8 +1,8 @@
 import type { DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventPattern, WebhookEventType, WebhookTestResult } from '@charter/client';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ErrorNotice, formatTime, Modal, SecretDialog, type ShownSecret } from '../components.tsx';
 import { ConfirmDialog, FormDialog, RotateSecretDialog, useAction } from '../dialogs.tsx';
-import { FilterForm, PagedResults, PageSize, usePagedList } from '../paging.tsx';
+import { FilterForm, PagedResults, PageSize, usePagedList, useWholeList } from '../paging.tsx';
 import { allows } from '../scopes.ts';
 import type { Identity } from '../session.ts';
 
@@ -47,32 +47,12 @@ function statusOf(endpoint: WebhookEndpoint): string {
 
 export function WebhooksPage({ identity, params }: { identity: Identity; params: URLSearchParams }) {
   const { client, scopes } = identity;
-  const [endpoints, setEndpoints] = useState<WebhookEndpoint[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: endpoints, error, reload } = useWholeList(async () => (await client.paginate('/webhooks', { params: { query: { limit: 100 } } }).toArray({ max: 10_000 })) as WebhookEndpoint[]);
   const [dialog, setDialog] = useState<Dialog | null>(null);
-  const [reloads, setReloads] = useState(0);
   const selectedId = params.get('webhook_id');
   const canWrite = allows(scopes, 'webhooks:write');
   const canDelete = allows(scopes, 'webhooks:delete');
 
-  useEffect(() => {
-    let live = true;
-    client
-      .paginate('/webhooks', { params: { query: { limit: 100 } } })
-      .toArray({ max: 10_000 })
-      .then((list) => {
-        if (!live) return;
-        setEndpoints(list as WebhookEndpoint[]);
-        setError(null);
-      })
-      .catch((caught) => {
-        if (live) setError(caught);
-      });
-    return () => {
-      live = false;
-    };
-  }, [reloads]);
-  const reload = () => setReloads((n) => n + 1);
   const selected = endpoints?.find((e) => e.id === selectedId);
 
   return (

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorkspace } from '@charter/server';
-import { type App, createApp, listen, type RunningServer } from '@charter/server';
 import type { Database } from '@charter/db';
+import { type App, createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, openTestDatabase } from './support/server.ts';
 
 let database: Database;

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWebhookWorker, retryPolicy, type WebhookWorker } from '@charter/server';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launchBrowser, NO_BROWSER_REASON } from './support/browser.ts';
+import { axe, openConsole, signIn, WAIT } from './support/console.ts';
 import { onServer, serverOnly } from './support/gates.ts';
 import { call, createModule, startTestServer, type TestServer } from './support/server.ts';
 import { type Receiver, startReceiver, waitFor } from './support/webhook-receiver.ts';
@@ -19,9 +19,8 @@ import { type Receiver, startReceiver, waitFor } from './support/webhook-receive
  * webhooks gets no buttons that change them. axe-core finds nothing serious or critical.
  */
 const NAME = 'the console Webhooks page in a real browser';
+const VIEWPORT = { width: 1280, height: 900 };
 const title = !chromiumPath ? `${NAME} (${NO_BROWSER_REASON})` : serverOnly(NAME);
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const WAIT = { timeout: 30_000 };
 
 describe.skipIf(!chromiumPath || !onServer)(title, () => {
   let server: TestServer;
@@ -64,37 +63,6 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     await receiver?.close();
   });
 
-  async function openConsole(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      // The API's own 4xx answers are logged by the browser as failed loads; they are expected here.
-      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-      else if (message.type() === 'error' && !/the server responded with a status of (4\d\d)/.test(message.text())) problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    await page.goto(`${server.url}/console`);
-    return { context, page, problems };
-  }
-
-  async function signIn(page: Page, secret: string): Promise<void> {
-    await page.getByLabel('API key').fill(secret);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  }
-
-  async function axe(page: Page): Promise<string[]> {
-    // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-    await page.evaluate(axeSource);
-    return page.evaluate(async () => {
-      const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-      return result.violations
-        .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v: { id: string; impact: string; nodes: Array<{ target: unknown }> }) => `${v.impact} ${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-    });
-  }
-
   /** The endpoint's deliveries as the API lists them. */
   async function deliveries(webhookId: string): Promise<Array<{ id: string; status: string; event_type: string }>> {
     const listed = await call(server, 'GET', `/webhooks/${webhookId}/deliveries`);
@@ -103,7 +71,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
   }
 
   it('adds an endpoint with its secret shown once, tests it, lists its deliveries and explains a refused retry', async () => {
-    const { context, page, problems } = await openConsole();
+    const { context, page, problems } = await openConsole(browser, server.url, VIEWPORT);
     await signIn(page, server.key);
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Webhooks' }).click();
     await page.getByRole('heading', { level: 1, name: 'Webhooks' }).waitFor(WAIT);
@@ -210,7 +178,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     const made = await call(server, 'POST', `/modules/${moduleId}/records`, { body: { data: { email: 'gone@example.com' } } });
     expect((await call(server, 'DELETE', `/modules/${moduleId}/records/${made.body.id}`)).status).toBe(204);
     await waitFor('the first attempt to fail', async () => (await deliveries(endpoint.body.id))[0]?.status === 'retrying');
-    const { context, page, problems } = await openConsole();
+    const { context, page, problems } = await openConsole(browser, server.url, VIEWPORT);
     await signIn(page, server.key);
     await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor(WAIT);
     await page.evaluate((id) => {
@@ -237,7 +205,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     expect(endpoint.status).toBe(201);
     for (let i = 0; i < 12; i++) expect((await call(server, 'POST', '/modules', { body: { name: `Paged ${i}` } })).status).toBe(201);
     await waitFor('twelve successful deliveries', async () => (await deliveries(endpoint.body.id)).filter((d) => d.status === 'success').length === 12);
-    const { context, page, problems } = await openConsole();
+    const { context, page, problems } = await openConsole(browser, server.url, VIEWPORT);
     await signIn(page, server.key);
     await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor(WAIT);
     await page.evaluate((id) => {
@@ -265,7 +233,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     expect(created.status).toBe(201);
     // Switched off, as the worker does after too many failures.
     expect((await call(server, 'PATCH', `/webhooks/${created.body.id}`, { body: { is_active: false } })).status).toBe(200);
-    const { context, page, problems } = await openConsole();
+    const { context, page, problems } = await openConsole(browser, server.url, VIEWPORT);
     await signIn(page, server.key);
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Webhooks' }).click();
     const row = page.locator(`tbody tr[data-webhook-id="${created.body.id}"]`);
@@ -313,7 +281,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
   it('offers nothing that changes webhooks to a key that may only read them, no Delete without webhooks:delete, and no page without webhooks:read', async () => {
     const reader = await call(server, 'POST', '/api-keys', { body: { name: 'Webhook reader', scopes: ['api-keys:read', 'webhooks:read'] } });
     expect(reader.status).toBe(201);
-    const { context, page, problems } = await openConsole();
+    const { context, page, problems } = await openConsole(browser, server.url, VIEWPORT);
     await signIn(page, reader.body.key);
     const nav = page.getByRole('navigation', { name: 'Pages' });
     await nav.getByRole('link', { name: 'Webhooks' }).click();

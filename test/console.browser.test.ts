@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launchBrowser, NO_BROWSER_REASON } from './support/browser.ts';
+import { axe, openConsole, signIn, WAIT } from './support/console.ts';
 import { onServer, serverOnly } from './support/gates.ts';
 import { call, createModule, startTestServer, type TestServer } from './support/server.ts';
 
@@ -18,8 +18,6 @@ import { call, createModule, startTestServer, type TestServer } from './support/
 const NAME = 'the console in a real browser';
 const title = !chromiumPath ? `${NAME} (${NO_BROWSER_REASON})` : serverOnly(NAME);
 const SECRET = /^sk_(live|test)_[0-9A-Za-z]{38}$/;
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const WAIT = { timeout: 30_000 };
 
 describe.skipIf(!chromiumPath || !onServer)(title, () => {
   let server: TestServer;
@@ -51,50 +49,13 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     await server?.close();
   });
 
-  /** A fresh tab that records console errors, CSP refusals and any request leaving the server's origin. */
-  async function openConsole(): Promise<{ context: BrowserContext; page: Page; problems: string[]; outside: string[] }> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    const outside: string[] = [];
-    page.on('console', (message) => {
-      // The API's own 4xx answers are logged by the browser as failed loads; they are expected here.
-      if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-      else if (message.type() === 'error' && !/the server responded with a status of (4\d\d)/.test(message.text())) problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('request', (request) => {
-      if (!request.url().startsWith(server.url) && !request.url().startsWith('data:')) outside.push(request.url());
-    });
-    await page.goto(`${server.url}/console`);
-    return { context, page, problems, outside };
-  }
-
-  async function signIn(page: Page, secret: string): Promise<void> {
-    await page.getByLabel('API key').fill(secret);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  }
-
-  /** axe-core's serious and critical violations on the page as it is now. */
-  async function axe(page: Page): Promise<string[]> {
-    // Evaluated through the DevTools protocol, which the page's CSP does not govern (an injected <script> would be refused).
-    await page.evaluate(axeSource);
-    return page.evaluate(async () => {
-      const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-      return result.violations
-        .filter((v: { impact: string }) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v: { id: string; impact: string; nodes: Array<{ target: unknown }> }) => `${v.impact} ${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-    });
-  }
-
   async function visit(page: Page, route: string, heading: string): Promise<void> {
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: route }).click();
     await page.getByRole('heading', { level: 1, name: heading }).waitFor(WAIT);
   }
 
   it('signs in, shows a new secret once, finds its calls in the access log and usage chart, rotates and revokes it', async () => {
-    const { context, page, problems, outside } = await openConsole();
+    const { context, page, problems, outside } = await openConsole(browser, server.url);
     await page.getByRole('heading', { name: 'Sign in to the Charter console' }).waitFor(WAIT);
     expect(await axe(page)).toEqual([]);
     await page.screenshot({ path: join(shots, '1-sign-in.png') });
@@ -286,7 +247,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
   it('hides what a key may not do: no create button without api-keys:write, no keys page without api-keys:read, a 401 in plain words', async () => {
     const reader = await call(server, 'POST', '/api-keys', { body: { name: 'Read-only viewer', scopes: ['api-keys:read', 'usage:read'] } });
     expect(reader.status).toBe(201);
-    const { context, page, problems } = await openConsole();
+    const { context, page, problems } = await openConsole(browser, server.url);
     await signIn(page, reader.body.key);
     await page.locator('tbody tr', { hasText: 'Read-only viewer' }).waitFor(WAIT);
     await page.getByText('Scopes: api-keys:read, usage:read').waitFor(WAIT);
@@ -336,7 +297,7 @@ describe.skipIf(!chromiumPath || !onServer)(title, () => {
     expect(limited.status).toBe(201);
     // The day's one request, spent outside the console: the next waits until the next UTC day.
     expect((await call({ url: server.url, key: limited.body.key }, 'GET', '/modules')).status).toBe(200);
-    const { context, page } = await openConsole();
+    const { context, page } = await openConsole(browser, server.url);
     await signIn(page, limited.body.key);
     const alert = page.getByRole('alert');
     await alert.getByText('Too many requests with this key.').waitFor(WAIT);

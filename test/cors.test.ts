@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { type AppOptions, createApp, listen, type RunningServer } from '@charter/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApiScript } from './support/process.ts';
-import { inOneWindow } from './support/time.ts';
 import { call, startTestServer, type TestServer } from './support/server.ts';
+import { inOneWindow } from './support/time.ts';
 
 const ALLOWED = 'http://app.example.test:8080';
 const OTHER = 'http://evil.example.test';

@@ -1,8 +1,7 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { connect, type Database } from '@charter/db';
 import { createApp, createWorkspace, listen, type RunningServer } from '@charter/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openTestDatabase } from './support/server.ts';
 
 /**

@@ -3,7 +3,7 @@ import { WEBHOOK_EVENT_SCHEMAS, type WebhookEventType } from '@charter/contracts
 import { type AppOptions, createApp, createWorkspace, defaultHandlers, eventBody, listen } from '@charter/server';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from './support/receiver.ts';
+import { type Receiver, startReceiver } from './support/receiver.ts';
 import { call, createModule, startTestServer, type TestServer } from './support/server.ts';
 
 interface Sibling {

@@ -1,7 +1,7 @@
 import { MAX_JSON_DEPTH } from '@charter/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest } from './raw-http.ts';
 import { type ApiResponse, call, createModule, startTestServer, type TestServer } from '../support/server.ts';
+import { rawRequest } from './raw-http.ts';
 
 // Issue 9, "Hostile input gets a 4xx, never a 500": each of these answered 500 with a stack trace
 // in the server log, or was silently accepted.

@@ -1,7 +1,7 @@
+import { connect, migrate } from '@charter/db';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { connect, migrate } from '@charter/db';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {

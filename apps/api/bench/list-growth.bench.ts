@@ -14,17 +14,11 @@ import { connect, migrate } from '@charter/db';
 import { createWorkspace } from '@charter/server';
 import { startChild, stopAllChildren } from './lib/child.ts';
 import { pinLoadGenerator } from './lib/cpu.ts';
-import { type LoadSample, runLoad, stopLoad } from './lib/load.ts';
+import { stopLoad } from './lib/load.ts';
+import { loadChild, type Round, runRounds, startWatchdog } from './lib/rounds.ts';
+import { setting } from './lib/settings.ts';
 import { median } from './lib/stats.ts';
-import { formatCount, formatMs, formatRatio, formatTable } from './lib/table.ts';
-
-function setting(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name}=${JSON.stringify(raw)}: must be a whole number of at least ${min}`);
-  return value;
-}
+import { formatCount, formatMs, formatRatio, formatTable, LATENCY_COLUMNS, latencyCells, RATE_COLUMNS, rateCells } from './lib/table.ts';
 
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
@@ -45,12 +39,7 @@ const progress = (message: string) => process.stderr.write(`[list-growth] ${mess
 
 // Bounded however the run goes: seeding, the rounds, and the cleanup.
 const budgetMs = (60 + settings.rounds * 4 * (settings.durationSeconds + 5) + 4 * (settings.warmupSeconds + 5) + 120) * 1_000;
-const watchdog = setTimeout(() => {
-  progress(`did not finish within ${Math.round(budgetMs / 1000)} s; stopping`);
-  stopLoad();
-  void stopAllChildren().finally(() => process.exit(1));
-}, budgetMs);
-watchdog.unref();
+startWatchdog(budgetMs, progress);
 
 const pinning = pinLoadGenerator();
 const database = await connect({ databaseUrl, max: 2, fastPool: false });
@@ -60,7 +49,7 @@ const { workspaceId, key: firstKey } = await createWorkspace(database.sql, { nam
 interface Measurement {
   label: string;
   path: string;
-  rounds: LoadSample[];
+  rounds: Round[];
 }
 
 let failed = false;
@@ -128,18 +117,12 @@ try {
     const page = await api('GET', measurement.path.slice('/api/v1'.length), key);
     progress(`${measurement.label}: total ${page.total}, ${(page.data as unknown[]).length} on the first page`);
   }
-  const load = (path: string, durationSeconds: number) =>
-    Promise.race([
-      runLoad({ url: new URL(path, server.ready.url).href, headers: { authorization: `Bearer ${key}` }, connections: settings.connections, durationSeconds }),
-      server.exited,
-    ]);
-  if (settings.warmupSeconds > 0) for (const measurement of measurements) await load(measurement.path, settings.warmupSeconds);
-  for (let round = 1; round <= settings.rounds; round++) {
-    for (const measurement of measurements) {
-      progress(`round ${round}/${settings.rounds}: ${measurement.label}`);
-      measurement.rounds.push(await load(measurement.path, settings.durationSeconds));
-    }
-  }
+  await runRounds(measurements, {
+    ...settings,
+    progress,
+    measure: (measurement, durationSeconds) =>
+      loadChild(server, { url: new URL(measurement.path, server.ready.url).href, headers: { authorization: `Bearer ${key}` }, connections: settings.connections, durationSeconds }),
+  });
   await server.stop();
 
   const summary = (measurement: Measurement) => ({
@@ -149,16 +132,9 @@ try {
     bad: measurement.rounds.reduce((sum, sample) => sum + sample.non2xx + sample.errors, 0),
   });
   const rows = measurements.map((measurement) => {
-    const { rps, p50, p99, bad } = summary(measurement);
+    const { bad } = summary(measurement);
     if (bad > 0) failed = true;
-    return [
-      `GET …/records?limit=${PAGE}, ${measurement.label}`,
-      formatCount(rps),
-      measurement.rounds.map((sample) => formatCount(sample.requestsPerSecond)).join(' / '),
-      formatMs(p50),
-      formatMs(p99),
-      String(bad),
-    ];
+    return [`GET …/records?limit=${PAGE}, ${measurement.label}`, ...rateCells(measurement.rounds), ...latencyCells(measurement.rounds), String(bad)];
   });
   const ratio = (smallIndex: number, largeIndex: number) => {
     const a = summary(measurements[smallIndex] as Measurement);
@@ -175,10 +151,8 @@ try {
     formatTable(
       [
         { title: 'request' },
-        { title: 'req/s', align: 'right' },
-        { title: 'each round', align: 'right' },
-        { title: 'p50 ms', align: 'right' },
-        { title: 'p99 ms', align: 'right' },
+        ...RATE_COLUMNS,
+        ...LATENCY_COLUMNS,
         { title: 'non-2xx + errors', align: 'right' },
       ],
       rows,

@@ -12,10 +12,12 @@ import { readFileSync } from 'node:fs';
 import { cpus, type as osType, release } from 'node:os';
 import { type RunningChild, startChild, stopAllChildren } from './lib/child.ts';
 import { pinLoadGenerator } from './lib/cpu.ts';
-import { type LoadSample, runLoad, stopLoad } from './lib/load.ts';
+import { stopLoad } from './lib/load.ts';
 import type { Fixture } from './lib/protocol.ts';
+import { loadChild, type Round, runRounds, startWatchdog } from './lib/rounds.ts';
+import { setting } from './lib/settings.ts';
 import { median, sum } from './lib/stats.ts';
-import { formatCount, formatMs, formatRatio, formatTable } from './lib/table.ts';
+import { formatCount, formatRatio, formatTable, LATENCY_COLUMNS, latencyCells, RATE_COLUMNS, rateCells } from './lib/table.ts';
 
 interface TargetSpec {
   /** Short id for progress lines; `raw` and `fastify` are the ratios' denominators. */
@@ -77,14 +79,6 @@ interface Settings {
   rounds: number;
 }
 
-function setting(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name}=${JSON.stringify(raw)}: must be a whole number of at least ${min}`);
-  return value;
-}
-
 interface Request {
   method: 'GET' | 'POST';
   path: string;
@@ -95,16 +89,6 @@ interface Request {
   freshIdempotencyKey?: boolean;
   /** The status every answer must have. */
   expect: number;
-}
-
-interface Round extends LoadSample {
-  /**
-   * Server CPU per request, in µs: unlike req/s it does not depend on whether the load generator or
-   * a database was the bottleneck. PGlite's work is included (same process), a PostgreSQL server's not.
-   */
-  serverCpuMicros?: number;
-  /** Share of one core the server used during the run. */
-  serverBusy?: number;
 }
 
 interface Measured {
@@ -145,31 +129,18 @@ async function fetchBytes(url: string, request: Request): Promise<{ status: numb
 
 /** One load run against one target; a target that dies during it aborts the bench. */
 async function measure(target: Measured, settings: Settings, durationSeconds: number): Promise<Round> {
-  try {
-    const cpuBefore = target.child.cpuTimeMs();
-    const startedAt = performance.now();
-    const sample = await Promise.race([
-      runLoad({
-        url: new URL(target.request.path, target.child.ready.url).href,
-        method: target.request.method,
-        headers: target.request.headers,
-        ...(target.request.body === undefined ? {} : { body: target.request.body }),
-        ...(target.request.keys ? { keys: target.request.keys } : {}),
-        freshIdempotencyKey: target.request.freshIdempotencyKey === true,
-        connections: settings.connections,
-        durationSeconds,
-      }),
-      target.child.exited,
-    ]);
-    const elapsedMs = performance.now() - startedAt;
-    const cpuAfter = target.child.cpuTimeMs();
-    checkpoint();
-    if (cpuBefore === undefined || cpuAfter === undefined || sample.total === 0) return sample;
-    return { ...sample, serverCpuMicros: ((cpuAfter - cpuBefore) * 1_000) / sample.total, serverBusy: (cpuAfter - cpuBefore) / elapsedMs };
-  } catch (error) {
-    stopLoad();
-    throw error;
-  }
+  const sample = await loadChild(target.child, {
+    url: new URL(target.request.path, target.child.ready.url).href,
+    method: target.request.method,
+    headers: target.request.headers,
+    ...(target.request.body === undefined ? {} : { body: target.request.body }),
+    ...(target.request.keys ? { keys: target.request.keys } : {}),
+    freshIdempotencyKey: target.request.freshIdempotencyKey === true,
+    connections: settings.connections,
+    durationSeconds,
+  });
+  checkpoint();
+  return sample;
 }
 
 async function run(settings: Settings): Promise<number> {
@@ -258,21 +229,13 @@ async function run(settings: Settings): Promise<number> {
     }
   }
 
-  if (settings.warmupSeconds > 0) {
+  await runRounds(measured, {
+    ...settings,
     // Once per process and route: the key mix does not change what needs warming.
-    for (const target of measured.filter((candidate) => !candidate.workload?.spread)) {
-      progress(`warming up ${target.label} for ${settings.warmupSeconds} s`);
-      target.warmup = await measure(target, settings, settings.warmupSeconds);
-    }
-  }
-  for (let round = 1; round <= settings.rounds; round++) {
-    for (const target of measured) {
-      progress(`round ${round}/${settings.rounds}: ${target.label} for ${settings.durationSeconds} s`);
-      const sample = await measure(target, settings, settings.durationSeconds);
-      target.rounds.push(sample);
-      progress(`  ${formatCount(sample.requestsPerSecond)} req/s`);
-    }
-  }
+    warms: (target) => !target.workload?.spread,
+    progress,
+    measure: (target, seconds) => measure(target, settings, seconds),
+  });
 
   const databaseFacts = measured.flatMap((target) => (target.child.ready.facts?.database ? [target.child.ready.facts.database] : []));
   printReport(settings, pinning.description, measured, captured.body.length, databaseFacts, withServer);
@@ -313,27 +276,23 @@ function printReport(settings: Settings, pinning: string, measured: Measured[], 
     formatTable(
       [
         { title: 'target' },
-        { title: 'req/s', align: 'right' },
-        { title: 'each round', align: 'right' },
+        ...RATE_COLUMNS,
         { title: '× raw node:http', align: 'right' },
         { title: '× Fastify', align: 'right' },
         { title: 'server CPU µs/req', align: 'right' },
         { title: 'server busy', align: 'right' },
-        { title: 'p50 ms', align: 'right' },
-        { title: 'p99 ms', align: 'right' },
+        ...LATENCY_COLUMNS,
         { title: 'non-2xx', align: 'right' },
         { title: 'errors', align: 'right' },
       ],
       measured.map((target) => [
         target.label,
-        formatCount(figure(target)),
-        target.rounds.map((sample) => formatCount(sample.requestsPerSecond)).join(' / '),
+        ...rateCells(target.rounds),
         formatRatio(ratio(target, raw)),
         formatRatio(ratio(target, fastify)),
         formatOptional(target.rounds.map((sample) => sample.serverCpuMicros), formatCount),
         formatOptional(target.rounds.map((sample) => sample.serverBusy), (busy) => `${Math.round(busy * 100)} %`),
-        formatMs(median(target.rounds.map((sample) => sample.latencyP50Ms))),
-        formatMs(median(target.rounds.map((sample) => sample.latencyP99Ms))),
+        ...latencyCells(target.rounds),
         formatCount(sum(target.rounds.map((sample) => sample.non2xx))),
         formatCount(sum(target.rounds.map((sample) => sample.errors))),
       ]),
@@ -447,11 +406,7 @@ async function main(): Promise<void> {
   const processes = targets();
   const measurements = processes.filter((spec) => !spec.workloads).length + WORKLOADS.length * processes.filter((spec) => spec.workloads).length;
   const budgetMs = READY_TIMEOUT_MS + 30_000 + measurements * (settings.warmupSeconds + settings.rounds * (settings.durationSeconds + 2)) * 1_000;
-  setTimeout(() => {
-    progress(`did not finish within ${Math.round(budgetMs / 1_000)} s: giving up`);
-    stopLoad();
-    void stopAllChildren().finally(() => process.exit(1));
-  }, budgetMs).unref();
+  startWatchdog(budgetMs, progress);
 
   let code: number;
   try {

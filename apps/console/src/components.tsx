@@ -89,8 +89,15 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
   );
 }
 
+/** A secret to show once, in the dialog's title, with a note under the warning. */
+export interface ShownSecret {
+  title: string;
+  secret: string;
+  note?: string;
+}
+
 /** A secret shown once (an API key's, a webhook endpoint's), with a copy button and a warning. */
-export function SecretDialog({ title, secret, note, onClose }: { title: string; secret: string; note?: string; onClose: () => void }) {
+export function SecretDialog({ title, secret, note, onClose }: ShownSecret & { onClose: () => void }) {
   return (
     <Modal title={title} onClose={onClose}>
       <p class="warning">
@@ -110,50 +117,6 @@ export function SecretDialog({ title, secret, note, onClose }: { title: string; 
       </button>
     </Modal>
   );
-}
-
-/** Cursor paging: the next page from `next_cursor`, and back through the cursors already seen. */
-export function Pager({ hasMore, onNext, onPrevious, canGoBack, label }: { hasMore: boolean; onNext: () => void; onPrevious: () => void; canGoBack: boolean; label: string }) {
-  return (
-    <nav class="pager" aria-label={`${label} pages`}>
-      <button type="button" class="secondary" disabled={!canGoBack} onClick={onPrevious}>
-        Previous page
-      </button>
-      <button type="button" class="secondary" disabled={!hasMore} onClick={onNext}>
-        Next page
-      </button>
-    </nav>
-  );
-}
-
-const PAGE_SIZES = [10, 25, 50, 100];
-
-/** How many rows a page holds: the API's `limit`. */
-export function PageSize({ id, value, onChange }: { id: string; value: number; onChange: (value: number) => void }) {
-  return (
-    <>
-      <label for={id}>Rows per page</label>
-      <select id={id} value={String(value)} onChange={(e) => onChange(Number(e.currentTarget.value))}>
-        {PAGE_SIZES.map((size) => (
-          <option key={size} value={String(size)}>
-            {size}
-          </option>
-        ))}
-      </select>
-    </>
-  );
-}
-
-/** The state of cursor paging: the current page's cursor and those before it. */
-export function useCursorStack() {
-  const [stack, setStack] = useState<Array<string | undefined>>([undefined]);
-  return {
-    cursor: stack[stack.length - 1],
-    canGoBack: stack.length > 1,
-    next: (cursor: string) => setStack((s) => [...s, cursor]),
-    previous: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
-    reset: () => setStack([undefined]),
-  };
 }
 
 /** A time today as a time of day; on another day with its date. */

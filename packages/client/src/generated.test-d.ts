@@ -1,8 +1,8 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { Charter } from './client.ts';
 import type { CharterError } from './errors.ts';
-import type { ApiKey, ErrorCode, Module } from './index.ts';
 import type { components } from './generated/schema.ts';
+import type { ApiKey, ErrorCode, Module } from './index.ts';
 
 // The default client is typed by the API's own document (src/generated/schema.ts, from `pnpm generate`).
 const charter = new Charter({ baseUrl: 'http://127.0.0.1:3000/api/v1', apiKey: 'sk_test_x' });

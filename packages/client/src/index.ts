@@ -43,8 +43,8 @@ export type * from './generated/models.ts';
 export type { components, operations, paths } from './generated/schema.ts';
 export { type ListPage, Paginator, type ToArrayOptions } from './pagination.ts';
 export { RateLimitGate } from './rate-limit.ts';
-export type { WebhookEvent, WebhookEventOf } from './webhook-events.ts';
 export { type AttemptEvent, createRetryFetch, type FetchLike, RETRY_DEFAULTS, type RetryEvent, type RetryFetchOptions, type RetryOptions } from './retry.ts';
+export type { WebhookEvent, WebhookEventOf } from './webhook-events.ts';
 export {
   type VerifyWebhookOptions,
   verifyWebhook,

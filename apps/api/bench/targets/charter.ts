@@ -15,8 +15,8 @@ import {
   type Gatekeeper,
   listen,
   noRequestLog,
-  policyState,
   type Principal,
+  policyState,
 } from '@charter/server';
 import { announceReady, stopWhenStdinEnds } from '../lib/protocol.ts';
 

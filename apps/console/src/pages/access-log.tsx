@@ -1,11 +1,12 @@
 import type { AccessLogEntryListItem } from '@charter/client';
+import { useState } from 'preact/hooks';
+import { CopyButton, formatTime, fromLocalInput } from '../components.tsx';
+import { FilterForm, PagedResults, PageSize, usePagedList } from '../paging.tsx';
+import type { Identity } from '../session.ts';
+import { KeyPicker, useKeyList } from './key-picker.tsx';
 
 // Without `fields`, every property of an entry is there.
 type AccessLogEntry = Required<AccessLogEntryListItem>;
-import { useEffect, useState } from 'preact/hooks';
-import { CopyButton, ErrorNotice, formatTime, fromLocalInput, PageSize, Pager, useCursorStack } from '../components.tsx';
-import type { Identity } from '../session.ts';
-import { KeyPicker, useKeyList } from './key-picker.tsx';
 
 const METHODS = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT', 'HEAD', 'OPTIONS'] as const;
 type Method = (typeof METHODS)[number];
@@ -22,56 +23,29 @@ interface Filters {
 export function AccessLogPage({ identity, params }: { identity: Identity; params: URLSearchParams }) {
   const keys = useKeyList(identity);
   const [draft, setDraft] = useState<Filters>({ keyId: params.get('key_id') ?? '', status: '', method: '', since: '', until: '', limit: 25 });
-  const [filters, setFilters] = useState<Filters>(draft);
-  const paging = useCursorStack();
-  const [page, setPage] = useState<{ data: AccessLogEntry[]; total: number; next: string | null } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loads, setLoads] = useState(0);
-  const names = new Map((keys ?? []).map((key) => [key.id, key.name]));
-
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    identity.client
-      .GET('/access-logs', {
-        params: {
-          query: {
-            limit: filters.limit,
-            cursor: paging.cursor,
-            key_id: filters.keyId || undefined,
-            status: filters.status ? Number(filters.status) : undefined,
-            method: filters.method || undefined,
-            since: fromLocalInput(filters.since),
-            until: fromLocalInput(filters.until),
-          },
+  const list = usePagedList(draft, async (filters, cursor) => {
+    const { data } = await identity.client.GET('/access-logs', {
+      params: {
+        query: {
+          limit: filters.limit,
+          cursor,
+          key_id: filters.keyId || undefined,
+          status: filters.status ? Number(filters.status) : undefined,
+          method: filters.method || undefined,
+          since: fromLocalInput(filters.since),
+          until: fromLocalInput(filters.until),
         },
-      })
-      .then(({ data }) => {
-        if (live) setPage({ data: data.data as AccessLogEntry[], total: data.total, next: data.next_cursor ?? null });
-      })
-      .catch((caught) => {
-        if (!live) return;
-        setPage(null);
-        setError(caught);
-      });
-    return () => {
-      live = false;
-    };
-  }, [filters, paging.cursor, loads]);
+      },
+    });
+    return { ...data, data: data.data as AccessLogEntry[] };
+  });
+  const names = new Map((keys ?? []).map((key) => [key.id, key.name]));
 
   const set = (field: Exclude<keyof Filters, 'limit'>) => (value: string) => setDraft((d) => ({ ...d, [field]: value }));
   return (
     <section aria-labelledby="log-heading">
       <h2 id="log-heading">Calls to the API, newest first</h2>
-      <form
-        class="filters"
-        onSubmit={(event) => {
-          event.preventDefault();
-          paging.reset();
-          setFilters({ ...draft });
-          setLoads((n) => n + 1);
-        }}
-      >
+      <FilterForm submitLabel="Apply filters" onApply={() => list.apply(draft)}>
         <div>
           <KeyPicker id="log-key" label="Key" keys={keys} value={draft.keyId} onChange={set('keyId')} allowAll />
         </div>
@@ -101,48 +75,40 @@ export function AccessLogPage({ identity, params }: { identity: Identity; params
         <div>
           <PageSize id="log-limit" value={draft.limit} onChange={(limit) => setDraft((d) => ({ ...d, limit }))} />
         </div>
-        <div class="buttons">
-          <button type="submit">Apply filters</button>
-        </div>
-      </form>
-      {error !== null && <ErrorNotice error={error} />}
-      {page && (
-        <>
-          <p role="status">{page.total === 1 ? '1 call matches.' : `${page.total} calls match.`}</p>
-          <div class="table-wrap">
-            <table>
-              <caption class="visually-hidden">Access log</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Method</th>
-                  <th scope="col">Path</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Latency</th>
-                  <th scope="col">Request ID</th>
+      </FilterForm>
+      <PagedResults list={list} label="Access log" one="call" many="calls">
+        {(rows) => (
+          <table>
+            <caption class="visually-hidden">Access log</caption>
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Key</th>
+                <th scope="col">Method</th>
+                <th scope="col">Path</th>
+                <th scope="col">Status</th>
+                <th scope="col">Latency</th>
+                <th scope="col">Request ID</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((entry) => (
+                <tr key={entry.request_id + entry.created_at}>
+                  <td>{formatTime(entry.created_at)}</td>
+                  <td>{entry.key_id ? (names.get(entry.key_id) ?? entry.key_id) : '—'}</td>
+                  <td>{entry.method}</td>
+                  <td class="path">{entry.path}</td>
+                  <td class={entry.status >= 400 ? 'status-error' : undefined}>{entry.status}</td>
+                  <td>{entry.latency_ms.toFixed(1)} ms</td>
+                  <td class="request-id">
+                    <code>{entry.request_id}</code> <CopyButton text={entry.request_id} label={`Copy request ID ${entry.request_id}`} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.map((entry) => (
-                  <tr key={entry.request_id + entry.created_at}>
-                    <td>{formatTime(entry.created_at)}</td>
-                    <td>{entry.key_id ? (names.get(entry.key_id) ?? entry.key_id) : '—'}</td>
-                    <td>{entry.method}</td>
-                    <td class="path">{entry.path}</td>
-                    <td class={entry.status >= 400 ? 'status-error' : undefined}>{entry.status}</td>
-                    <td>{entry.latency_ms.toFixed(1)} ms</td>
-                    <td class="request-id">
-                      <code>{entry.request_id}</code> <CopyButton text={entry.request_id} label={`Copy request ID ${entry.request_id}`} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager label="Access log" hasMore={page.next !== null} canGoBack={paging.canGoBack} onNext={() => page.next && paging.next(page.next)} onPrevious={paging.previous} />
-        </>
-      )}
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedResults>
     </section>
   );
 }

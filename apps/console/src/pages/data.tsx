@@ -1,6 +1,7 @@
 import type { Module } from '@charter/client';
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorNotice, formatTime, PageSize, Pager, useCursorStack } from '../components.tsx';
+import { ErrorNotice, formatTime } from '../components.tsx';
+import { FilterForm, PagedResults, PageSize, usePagedList } from '../paging.tsx';
 import type { Identity } from '../session.ts';
 
 const SORTS = ['-created_at', 'created_at', '-updated_at', 'updated_at', 'id', '-id'] as const;
@@ -63,39 +64,21 @@ export function DataPage({ identity }: { identity: Identity }) {
 
 function ModuleView({ identity, module }: { identity: Identity; module: Module }) {
   const [draft, setDraft] = useState<Query>({ search: '', filterField: module.fields[0]?.name ?? '', filterValue: '', sort: '-created_at', limit: 25 });
-  const [query, setQuery] = useState<Query>(draft);
-  const paging = useCursorStack();
-  const [page, setPage] = useState<{ data: Array<{ id: string; data: Record<string, unknown>; created_at: string }>; total: number; next: string | null } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    identity.client
-      .GET('/modules/{module_id}/records', {
-        params: {
-          path: { module_id: module.id },
-          query: {
-            limit: query.limit,
-            cursor: paging.cursor,
-            sort: [query.sort],
-            search: query.search || undefined,
-            filter: query.filterField && query.filterValue ? [`${query.filterField}:${query.filterValue}`] : undefined,
-          },
+  const list = usePagedList(draft, async (query, cursor) => {
+    const { data } = await identity.client.GET('/modules/{module_id}/records', {
+      params: {
+        path: { module_id: module.id },
+        query: {
+          limit: query.limit,
+          cursor,
+          sort: [query.sort],
+          search: query.search || undefined,
+          filter: query.filterField && query.filterValue ? [`${query.filterField}:${query.filterValue}`] : undefined,
         },
-      })
-      .then(({ data }) => {
-        if (live) setPage({ data: data.data as never, total: data.total, next: data.next_cursor ?? null });
-      })
-      .catch((caught) => {
-        if (!live) return;
-        setPage(null);
-        setError(caught);
-      });
-    return () => {
-      live = false;
-    };
-  }, [query, paging.cursor]);
+      },
+    });
+    return { ...data, data: data.data as Array<{ id: string; data: Record<string, unknown>; created_at: string }> };
+  });
 
   return (
     <>
@@ -120,14 +103,7 @@ function ModuleView({ identity, module }: { identity: Identity; module: Module }
         </tbody>
       </table>
       <h3>Records</h3>
-      <form
-        class="filters"
-        onSubmit={(event) => {
-          event.preventDefault();
-          paging.reset();
-          setQuery({ ...draft });
-        }}
-      >
+      <FilterForm submitLabel="Show records" onApply={() => list.apply(draft)}>
         <div>
           <label for="records-search">Search text fields</label>
           <input id="records-search" type="search" value={draft.search} onInput={(e) => setDraft((d) => ({ ...d, search: e.currentTarget.value }))} />
@@ -163,46 +139,38 @@ function ModuleView({ identity, module }: { identity: Identity; module: Module }
         <div>
           <PageSize id="records-limit" value={draft.limit} onChange={(limit) => setDraft((d) => ({ ...d, limit }))} />
         </div>
-        <div class="buttons">
-          <button type="submit">Show records</button>
-        </div>
-      </form>
-      {error !== null && <ErrorNotice error={error} />}
-      {page && (
-        <>
-          <p role="status">{page.total === 1 ? '1 record matches.' : `${page.total} records match.`}</p>
-          <div class="table-wrap">
-            <table>
-              <caption class="visually-hidden">Records of {module.name}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">ID</th>
-                  {module.fields.map((field) => (
-                    <th key={field.name} scope="col">
-                      {field.name}
-                    </th>
-                  ))}
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.map((record) => (
-                  <tr key={record.id}>
-                    <td>
-                      <code>{record.id}</code>
-                    </td>
-                    {module.fields.map((field) => (
-                      <td key={field.name}>{show(record.data[field.name])}</td>
-                    ))}
-                    <td>{formatTime(record.created_at)}</td>
-                  </tr>
+      </FilterForm>
+      <PagedResults list={list} label="Records" one="record" many="records">
+        {(rows) => (
+          <table>
+            <caption class="visually-hidden">Records of {module.name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">ID</th>
+                {module.fields.map((field) => (
+                  <th key={field.name} scope="col">
+                    {field.name}
+                  </th>
                 ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager label="Records" hasMore={page.next !== null} canGoBack={paging.canGoBack} onNext={() => page.next && paging.next(page.next)} onPrevious={paging.previous} />
-        </>
-      )}
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((record) => (
+                <tr key={record.id}>
+                  <td>
+                    <code>{record.id}</code>
+                  </td>
+                  {module.fields.map((field) => (
+                    <td key={field.name}>{show(record.data[field.name])}</td>
+                  ))}
+                  <td>{formatTime(record.created_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedResults>
     </>
   );
 }

@@ -1,18 +1,13 @@
 import type { ApiKey } from '@charter/client';
-import { useEffect, useState } from 'preact/hooks';
-import { ErrorNotice, formatTime, fromLocalInput, Modal, SecretDialog, toLocalInput } from '../components.tsx';
+import { useState } from 'preact/hooks';
+import { ErrorNotice, formatTime, fromLocalInput, SecretDialog, type ShownSecret, toLocalInput } from '../components.tsx';
+import { ConfirmDialog, FormDialog, RotateSecretDialog } from '../dialogs.tsx';
+import { useWholeList } from '../paging.tsx';
 import { allows, grantable } from '../scopes.ts';
 import type { Identity } from '../session.ts';
 
 const TIERS = ['free', 'starter', 'pro', 'agency', 'enterprise'] as const;
 type Tier = (typeof TIERS)[number];
-const GRACE_CHOICES = [
-  { hours: 0, label: 'None: the old secret stops now' },
-  { hours: 1, label: '1 hour' },
-  { hours: 24, label: '24 hours' },
-  { hours: 72, label: '3 days' },
-  { hours: 168, label: '7 days' },
-];
 const EXPIRING_MS = 7 * 24 * 3600_000;
 
 /** What this tab did to keys that the list cannot tell: rotations' grace periods and revocations. */
@@ -35,37 +30,17 @@ type Dialog =
   | { kind: 'edit'; key: ApiKey }
   | { kind: 'rotate'; key: ApiKey }
   | { kind: 'revoke'; key: ApiKey }
-  | { kind: 'secret'; title: string; secret: string; note?: string };
+  | ({ kind: 'secret' } & ShownSecret);
 
 export function KeysPage({ identity }: { identity: Identity }) {
   const { client, scopes } = identity;
-  const [keys, setKeys] = useState<ApiKey[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: keys, error, reload } = useWholeList(() => client.paginate('/api-keys', { params: { query: { limit: 100 } } }).toArray({ max: 10_000 }));
   const [dialog, setDialog] = useState<Dialog | null>(null);
   const [local] = useState<LocalState>(() => ({ graceUntil: new Map(), revoked: new Map() }));
-  const [reloads, setReloads] = useState(0);
   const canWrite = allows(scopes, 'api-keys:write');
   const canDelete = allows(scopes, 'api-keys:delete');
   const canSeeUsage = allows(scopes, 'usage:read');
 
-  useEffect(() => {
-    let live = true;
-    client
-      .paginate('/api-keys', { params: { query: { limit: 100 } } })
-      .toArray({ max: 10_000 })
-      .then((list) => {
-        if (!live) return;
-        setKeys(list);
-        setError(null);
-      })
-      .catch((caught) => {
-        if (live) setError(caught);
-      });
-    return () => {
-      live = false;
-    };
-  }, [reloads]);
-  const reload = () => setReloads((n) => n + 1);
   const now = Date.now();
   const shown = keys ? [...keys.filter((k) => !local.revoked.has(k.id)), ...local.revoked.values()] : [];
 
@@ -191,7 +166,7 @@ export function KeysPage({ identity }: { identity: Identity }) {
           }}
         />
       )}
-      {dialog?.kind === 'secret' && <SecretDialog title={dialog.title} secret={dialog.secret} note={dialog.note} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'secret' && <SecretDialog {...dialog} onClose={() => setDialog(null)} />}
     </section>
   );
 }
@@ -217,184 +192,114 @@ function KeyForm({
   const [perMinute, setPerMinute] = useState('');
   const [quota, setQuota] = useState(editing?.daily_quota ? String(editing.daily_quota) : '');
   const [expires, setExpires] = useState(editing?.expires_at ? toLocalInput(new Date(editing.expires_at)) : '');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const title = editing ? `Edit ${editing.name}` : 'Create a key';
 
-  async function submit(event: Event) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      if (editing) {
-        await identity.client.PATCH('/api-keys/{key_id}', {
-          params: { path: { key_id: editing.id } },
-          body: {
-            name,
-            tier,
-            ...(perMinute ? { rate_limit_per_minute: Number(perMinute) } : {}),
-            daily_quota: quota ? Number(quota) : null,
-            expires_at: fromLocalInput(expires) ?? null,
-          },
-        });
-        onSaved?.();
-      } else {
-        const { data } = await identity.client.POST('/api-keys', {
-          body: {
-            name,
-            scopes: picked,
-            mode,
-            tier,
-            ...(perMinute ? { rate_limit_per_minute: Number(perMinute) } : {}),
-            ...(quota ? { daily_quota: Number(quota) } : {}),
-            ...(expires ? { expires_at: fromLocalInput(expires) } : {}),
-          },
-        });
-        onCreated?.(data.key, data.name);
-      }
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
+  async function submit() {
+    if (editing) {
+      await identity.client.PATCH('/api-keys/{key_id}', {
+        params: { path: { key_id: editing.id } },
+        body: {
+          name,
+          tier,
+          ...(perMinute ? { rate_limit_per_minute: Number(perMinute) } : {}),
+          daily_quota: quota ? Number(quota) : null,
+          expires_at: fromLocalInput(expires) ?? null,
+        },
+      });
+      onSaved?.();
+    } else {
+      const { data } = await identity.client.POST('/api-keys', {
+        body: {
+          name,
+          scopes: picked,
+          mode,
+          tier,
+          ...(perMinute ? { rate_limit_per_minute: Number(perMinute) } : {}),
+          ...(quota ? { daily_quota: Number(quota) } : {}),
+          ...(expires ? { expires_at: fromLocalInput(expires) } : {}),
+        },
+      });
+      onCreated?.(data.key, data.name);
     }
   }
 
   return (
-    <Modal title={title} onClose={onClose}>
-      <form onSubmit={submit} class="stack">
-        <label for="key-name">Name</label>
-        <input id="key-name" required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        {!editing && (
-          <>
-            <label for="key-mode">Mode</label>
-            <select id="key-mode" value={mode} onChange={(e) => setMode(e.currentTarget.value as 'live' | 'test')}>
-              {identity.mode === 'live' && <option value="live">live (sk_live_)</option>}
-              <option value="test">test (sk_test_)</option>
-            </select>
-            <fieldset>
-              <legend>Scopes (only those your own key holds)</legend>
-              <div class="scope-grid">
-                {grantable(own).map((scope) => (
-                  <label key={scope} class="check">
-                    <input
-                      type="checkbox"
-                      value={scope}
-                      checked={picked.includes(scope)}
-                      onChange={(e) => setPicked((list) => (e.currentTarget.checked ? [...list, scope] : list.filter((s) => s !== scope)))}
-                    />
-                    {scope}
-                  </label>
-                ))}
-              </div>
-            </fieldset>
-          </>
-        )}
-        <label for="key-tier">Tier</label>
-        <select id="key-tier" value={tier} onChange={(e) => setTier(e.currentTarget.value as Tier)}>
-          {TIERS.map((t) => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-        </select>
-        <label for="key-rate">{editing ? 'Requests per minute (empty: unchanged)' : "Requests per minute (empty: the tier's)"}</label>
-        <input id="key-rate" type="number" min={1} inputMode="numeric" value={perMinute} onInput={(e) => setPerMinute(e.currentTarget.value)} />
-        <label for="key-quota">Daily quota (empty: none)</label>
-        <input id="key-quota" type="number" min={1} inputMode="numeric" value={quota} onInput={(e) => setQuota(e.currentTarget.value)} />
-        <label for="key-expires">Expires (empty: never, or no later than your own key)</label>
-        <input id="key-expires" type="datetime-local" value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
-        {error !== null && <ErrorNotice error={error} />}
-        <div class="buttons">
-          <button type="submit" disabled={busy || (!editing && picked.length === 0)}>
-            {editing ? 'Save' : 'Create key'}
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <FormDialog title={title} submitLabel={editing ? 'Save' : 'Create key'} disabled={!editing && picked.length === 0} onSubmit={submit} onClose={onClose}>
+      <label for="key-name">Name</label>
+      <input id="key-name" required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      {!editing && (
+        <>
+          <label for="key-mode">Mode</label>
+          <select id="key-mode" value={mode} onChange={(e) => setMode(e.currentTarget.value as 'live' | 'test')}>
+            {identity.mode === 'live' && <option value="live">live (sk_live_)</option>}
+            <option value="test">test (sk_test_)</option>
+          </select>
+          <fieldset>
+            <legend>Scopes (only those your own key holds)</legend>
+            <div class="scope-grid">
+              {grantable(own).map((scope) => (
+                <label key={scope} class="check">
+                  <input
+                    type="checkbox"
+                    value={scope}
+                    checked={picked.includes(scope)}
+                    onChange={(e) => setPicked((list) => (e.currentTarget.checked ? [...list, scope] : list.filter((s) => s !== scope)))}
+                  />
+                  {scope}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+        </>
+      )}
+      <label for="key-tier">Tier</label>
+      <select id="key-tier" value={tier} onChange={(e) => setTier(e.currentTarget.value as Tier)}>
+        {TIERS.map((t) => (
+          <option key={t} value={t}>
+            {t}
+          </option>
+        ))}
+      </select>
+      <label for="key-rate">{editing ? 'Requests per minute (empty: unchanged)' : "Requests per minute (empty: the tier's)"}</label>
+      <input id="key-rate" type="number" min={1} inputMode="numeric" value={perMinute} onInput={(e) => setPerMinute(e.currentTarget.value)} />
+      <label for="key-quota">Daily quota (empty: none)</label>
+      <input id="key-quota" type="number" min={1} inputMode="numeric" value={quota} onInput={(e) => setQuota(e.currentTarget.value)} />
+      <label for="key-expires">Expires (empty: never, or no later than your own key)</label>
+      <input id="key-expires" type="datetime-local" value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
+    </FormDialog>
   );
 }
 
 function RotateDialog({ identity, apiKey, onClose, onRotated }: { identity: Identity; apiKey: ApiKey; onClose: () => void; onRotated: (secret: string, graceEnds: string) => void }) {
-  const [hours, setHours] = useState(24);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   return (
-    <Modal title={`Rotate ${apiKey.name}`} onClose={onClose}>
-      <form
-        class="stack"
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            const { data } = await identity.client.POST('/api-keys/{key_id}/rotate', { params: { path: { key_id: apiKey.id } }, body: { grace_period_hours: hours } });
-            onRotated(data.key, data.grace_period_ends_at);
-          } catch (caught) {
-            setError(caught);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <p>A new secret replaces the current one. During the grace period both work, so you can update your services.</p>
-        <label for="grace">Grace period for the previous secret</label>
-        <select id="grace" value={String(hours)} onChange={(e) => setHours(Number(e.currentTarget.value))}>
-          {GRACE_CHOICES.map((choice) => (
-            <option key={choice.hours} value={String(choice.hours)}>
-              {choice.label}
-            </option>
-          ))}
-        </select>
-        {error !== null && <ErrorNotice error={error} />}
-        <div class="buttons">
-          <button type="submit" disabled={busy}>
-            Rotate
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <RotateSecretDialog
+      title={`Rotate ${apiKey.name}`}
+      selectId="grace"
+      noGrace="None: the old secret stops now"
+      submitLabel="Rotate"
+      onClose={onClose}
+      onRotate={async (hours) => {
+        const { data } = await identity.client.POST('/api-keys/{key_id}/rotate', { params: { path: { key_id: apiKey.id } }, body: { grace_period_hours: hours } });
+        onRotated(data.key, data.grace_period_ends_at);
+      }}
+    >
+      A new secret replaces the current one. During the grace period both work, so you can update your services.
+    </RotateSecretDialog>
   );
 }
 
 function RevokeDialog({ identity, apiKey, onClose, onRevoked }: { identity: Identity; apiKey: ApiKey; onClose: () => void; onRevoked: () => void }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   return (
-    <Modal title={`Revoke ${apiKey.name}?`} onClose={onClose}>
-      <p>
-        The key <code>{apiKey.prefix}…{apiKey.last4}</code> stops working at once, on every server. This cannot be undone.
-      </p>
-      {error !== null && <ErrorNotice error={error} />}
-      <div class="buttons">
-        <button
-          type="button"
-          class="danger"
-          disabled={busy}
-          onClick={async () => {
-            setBusy(true);
-            setError(null);
-            try {
-              await identity.client.DELETE('/api-keys/{key_id}', { params: { path: { key_id: apiKey.id } } });
-              onRevoked();
-            } catch (caught) {
-              setError(caught);
-            } finally {
-              setBusy(false);
-            }
-          }}
-        >
-          Revoke key
-        </button>
-        <button type="button" class="secondary" onClick={onClose}>
-          Cancel
-        </button>
-      </div>
-    </Modal>
+    <ConfirmDialog
+      title={`Revoke ${apiKey.name}?`}
+      confirmLabel="Revoke key"
+      onClose={onClose}
+      onConfirm={async () => {
+        await identity.client.DELETE('/api-keys/{key_id}', { params: { path: { key_id: apiKey.id } } });
+        onRevoked();
+      }}
+    >
+      The key <code>{apiKey.prefix}…{apiKey.last4}</code> stops working at once, on every server. This cannot be undone.
+    </ConfirmDialog>
   );
 }

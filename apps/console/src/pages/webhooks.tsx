@@ -1,6 +1,8 @@
 import type { DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventPattern, WebhookEventType, WebhookTestResult } from '@charter/client';
-import { useEffect, useState } from 'preact/hooks';
-import { ErrorNotice, formatTime, Modal, Pager, PageSize, SecretDialog, useCursorStack } from '../components.tsx';
+import { useState } from 'preact/hooks';
+import { ErrorNotice, formatTime, Modal, SecretDialog, type ShownSecret } from '../components.tsx';
+import { ConfirmDialog, FormDialog, RotateSecretDialog, useAction } from '../dialogs.tsx';
+import { FilterForm, PagedResults, PageSize, usePagedList, useWholeList } from '../paging.tsx';
 import { allows } from '../scopes.ts';
 import type { Identity } from '../session.ts';
 
@@ -29,13 +31,6 @@ const STATUSES: Record<DeliveryStatus, string> = {
   success: 'success',
   failed: 'failed: abandoned',
 };
-const GRACE_CHOICES = [
-  { hours: 0, label: 'None: the old secret stops signing now' },
-  { hours: 1, label: '1 hour' },
-  { hours: 24, label: '24 hours' },
-  { hours: 72, label: '3 days' },
-  { hours: 168, label: '7 days' },
-];
 
 type Dialog =
   | { kind: 'create' }
@@ -43,7 +38,7 @@ type Dialog =
   | { kind: 'rotate'; endpoint: WebhookEndpoint }
   | { kind: 'delete'; endpoint: WebhookEndpoint }
   | { kind: 'test'; endpoint: WebhookEndpoint }
-  | { kind: 'secret'; title: string; secret: string; note?: string };
+  | ({ kind: 'secret' } & ShownSecret);
 
 function statusOf(endpoint: WebhookEndpoint): string {
   if (endpoint.is_active) return 'active';
@@ -52,32 +47,12 @@ function statusOf(endpoint: WebhookEndpoint): string {
 
 export function WebhooksPage({ identity, params }: { identity: Identity; params: URLSearchParams }) {
   const { client, scopes } = identity;
-  const [endpoints, setEndpoints] = useState<WebhookEndpoint[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: endpoints, error, reload } = useWholeList(async () => (await client.paginate('/webhooks', { params: { query: { limit: 100 } } }).toArray({ max: 10_000 })) as WebhookEndpoint[]);
   const [dialog, setDialog] = useState<Dialog | null>(null);
-  const [reloads, setReloads] = useState(0);
   const selectedId = params.get('webhook_id');
   const canWrite = allows(scopes, 'webhooks:write');
   const canDelete = allows(scopes, 'webhooks:delete');
 
-  useEffect(() => {
-    let live = true;
-    client
-      .paginate('/webhooks', { params: { query: { limit: 100 } } })
-      .toArray({ max: 10_000 })
-      .then((list) => {
-        if (!live) return;
-        setEndpoints(list as WebhookEndpoint[]);
-        setError(null);
-      })
-      .catch((caught) => {
-        if (live) setError(caught);
-      });
-    return () => {
-      live = false;
-    };
-  }, [reloads]);
-  const reload = () => setReloads((n) => n + 1);
   const selected = endpoints?.find((e) => e.id === selectedId);
 
   return (
@@ -213,7 +188,7 @@ export function WebhooksPage({ identity, params }: { identity: Identity; params:
         />
       )}
       {dialog?.kind === 'test' && <TestDialog identity={identity} endpoint={dialog.endpoint} onClose={() => setDialog(null)} />}
-      {dialog?.kind === 'secret' && <SecretDialog title={dialog.title} secret={dialog.secret} note={dialog.note} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'secret' && <SecretDialog {...dialog} onClose={() => setDialog(null)} />}
     </section>
   );
 }
@@ -233,71 +208,54 @@ function EndpointForm({
   const [events, setEvents] = useState<WebhookEventPattern[]>(editing?.events ?? []);
   const [description, setDescription] = useState(editing?.description ?? '');
   const [active, setActive] = useState(editing?.is_active ?? true);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(event: Event) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      if (editing) {
-        const { data } = await identity.client.PATCH('/webhooks/{webhook_id}', {
-          params: { path: { webhook_id: editing.id } },
-          body: { url, events, description: description || null, is_active: active },
-        });
-        onSaved(data);
-      } else {
-        const { data } = await identity.client.POST('/webhooks', { body: { url, events, ...(description ? { description } : {}) } });
-        onSaved(data);
-      }
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
+  async function submit() {
+    if (editing) {
+      const { data } = await identity.client.PATCH('/webhooks/{webhook_id}', {
+        params: { path: { webhook_id: editing.id } },
+        body: { url, events, description: description || null, is_active: active },
+      });
+      onSaved(data);
+    } else {
+      const { data } = await identity.client.POST('/webhooks', { body: { url, events, ...(description ? { description } : {}) } });
+      onSaved(data);
     }
   }
 
   return (
-    <Modal title={editing ? 'Edit endpoint' : 'Add a webhook endpoint'} onClose={onClose}>
-      <form onSubmit={submit} class="stack">
-        <label for="webhook-url">URL (https:// on a public address)</label>
-        <input id="webhook-url" type="url" required maxLength={2048} value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
-        <fieldset>
-          <legend>Events it receives (a type, every type of a resource, or *)</legend>
-          <div class="scope-grid">
-            {EVENT_PATTERNS.map((pattern) => (
-              <label key={pattern} class="check">
-                <input
-                  type="checkbox"
-                  value={pattern}
-                  checked={events.includes(pattern)}
-                  onChange={(e) => setEvents((list) => (e.currentTarget.checked ? [...list, pattern] : list.filter((p) => p !== pattern)))}
-                />
-                {pattern}
-              </label>
-            ))}
-          </div>
-        </fieldset>
-        <label for="webhook-description">Description (optional)</label>
-        <input id="webhook-description" maxLength={500} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
-        {editing && (
-          <label class="check">
-            <input type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
-            Active: events are delivered {editing.disabled_reason ? `(switched off: ${editing.disabled_reason})` : ''}
-          </label>
-        )}
-        {error !== null && <ErrorNotice error={error} />}
-        <div class="buttons">
-          <button type="submit" disabled={busy || events.length === 0}>
-            {editing ? 'Save' : 'Add endpoint'}
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
+    <FormDialog
+      title={editing ? 'Edit endpoint' : 'Add a webhook endpoint'}
+      submitLabel={editing ? 'Save' : 'Add endpoint'}
+      disabled={events.length === 0}
+      onSubmit={submit}
+      onClose={onClose}
+    >
+      <label for="webhook-url">URL (https:// on a public address)</label>
+      <input id="webhook-url" type="url" required maxLength={2048} value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+      <fieldset>
+        <legend>Events it receives (a type, every type of a resource, or *)</legend>
+        <div class="scope-grid">
+          {EVENT_PATTERNS.map((pattern) => (
+            <label key={pattern} class="check">
+              <input
+                type="checkbox"
+                value={pattern}
+                checked={events.includes(pattern)}
+                onChange={(e) => setEvents((list) => (e.currentTarget.checked ? [...list, pattern] : list.filter((p) => p !== pattern)))}
+              />
+              {pattern}
+            </label>
+          ))}
         </div>
-      </form>
-    </Modal>
+      </fieldset>
+      <label for="webhook-description">Description (optional)</label>
+      <input id="webhook-description" maxLength={500} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+      {editing && (
+        <label class="check">
+          <input type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
+          Active: events are delivered {editing.disabled_reason ? `(switched off: ${editing.disabled_reason})` : ''}
+        </label>
+      )}
+    </FormDialog>
   );
 }
 
@@ -312,111 +270,52 @@ function RotateDialog({
   onClose: () => void;
   onRotated: (secret: string | null, previousEnds: string) => void;
 }) {
-  const [hours, setHours] = useState(24);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   return (
-    <Modal title="Rotate the signing secret" onClose={onClose}>
-      <form
-        class="stack"
-        onSubmit={async (event) => {
-          event.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            const { data } = await identity.client.POST('/webhooks/{webhook_id}/rotate-secret', {
-              params: { path: { webhook_id: endpoint.id } },
-              body: { grace_period_hours: hours },
-            });
-            onRotated(data.secret, data.previous_secret_expires_at);
-          } catch (caught) {
-            setError(caught);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <p>
-          A new secret signs the deliveries to <code>{endpoint.url}</code>. During the grace period the previous one signs them too, so the receiver can switch at its own
-          pace.
-        </p>
-        <label for="webhook-grace">Grace period for the previous secret</label>
-        <select id="webhook-grace" value={String(hours)} onChange={(e) => setHours(Number(e.currentTarget.value))}>
-          {GRACE_CHOICES.map((choice) => (
-            <option key={choice.hours} value={String(choice.hours)}>
-              {choice.label}
-            </option>
-          ))}
-        </select>
-        {error !== null && <ErrorNotice error={error} />}
-        <div class="buttons">
-          <button type="submit" disabled={busy}>
-            Rotate secret
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <RotateSecretDialog
+      title="Rotate the signing secret"
+      selectId="webhook-grace"
+      noGrace="None: the old secret stops signing now"
+      submitLabel="Rotate secret"
+      onClose={onClose}
+      onRotate={async (hours) => {
+        const { data } = await identity.client.POST('/webhooks/{webhook_id}/rotate-secret', {
+          params: { path: { webhook_id: endpoint.id } },
+          body: { grace_period_hours: hours },
+        });
+        onRotated(data.secret, data.previous_secret_expires_at);
+      }}
+    >
+      A new secret signs the deliveries to <code>{endpoint.url}</code>. During the grace period the previous one signs them too, so the receiver can switch at its own pace.
+    </RotateSecretDialog>
   );
 }
 
 function DeleteDialog({ identity, endpoint, onClose, onDeleted }: { identity: Identity; endpoint: WebhookEndpoint; onClose: () => void; onDeleted: () => void }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   return (
-    <Modal title="Delete this endpoint?" onClose={onClose}>
-      <p>
-        Nothing more is sent to <code>{endpoint.url}</code>, and its secrets and deliveries are deleted. This cannot be undone.
-      </p>
-      {error !== null && <ErrorNotice error={error} />}
-      <div class="buttons">
-        <button
-          type="button"
-          class="danger"
-          disabled={busy}
-          onClick={async () => {
-            setBusy(true);
-            setError(null);
-            try {
-              await identity.client.DELETE('/webhooks/{webhook_id}', { params: { path: { webhook_id: endpoint.id } } });
-              onDeleted();
-            } catch (caught) {
-              setError(caught);
-            } finally {
-              setBusy(false);
-            }
-          }}
-        >
-          Delete endpoint
-        </button>
-        <button type="button" class="secondary" onClick={onClose}>
-          Cancel
-        </button>
-      </div>
-    </Modal>
+    <ConfirmDialog
+      title="Delete this endpoint?"
+      confirmLabel="Delete endpoint"
+      onClose={onClose}
+      onConfirm={async () => {
+        await identity.client.DELETE('/webhooks/{webhook_id}', { params: { path: { webhook_id: endpoint.id } } });
+        onDeleted();
+      }}
+    >
+      Nothing more is sent to <code>{endpoint.url}</code>, and its secrets and deliveries are deleted. This cannot be undone.
+    </ConfirmDialog>
   );
 }
 
 /** Sends a `webhook.test` event at once and shows what the endpoint answered. */
 function TestDialog({ identity, endpoint, onClose }: { identity: Identity; endpoint: WebhookEndpoint; onClose: () => void }) {
   const [result, setResult] = useState<WebhookTestResult | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  async function send() {
-    setBusy(true);
-    setError(null);
-    setResult(null);
-    try {
+  const { busy, error, run } = useAction();
+  const send = () =>
+    run(async () => {
+      setResult(null);
       const { data } = await identity.client.POST('/webhooks/{webhook_id}/test', { params: { path: { webhook_id: endpoint.id } } });
       setResult(data);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
   return (
     <Modal title="Send a test event" onClose={onClose}>
       <p>
@@ -460,36 +359,17 @@ interface DeliveryFilters {
 
 function Deliveries({ identity, endpoint, canWrite }: { identity: Identity; endpoint: WebhookEndpoint; canWrite: boolean }) {
   const [draft, setDraft] = useState<DeliveryFilters>({ status: '', eventType: '', limit: 25 });
-  const [filters, setFilters] = useState<DeliveryFilters>(draft);
-  const paging = useCursorStack();
-  const [page, setPage] = useState<{ data: WebhookDelivery[]; total: number; next: string | null } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loads, setLoads] = useState(0);
+  const list = usePagedList(draft, async (filters, cursor) => {
+    const { data } = await identity.client.GET('/webhooks/{webhook_id}/deliveries', {
+      params: {
+        path: { webhook_id: endpoint.id },
+        query: { limit: filters.limit, cursor, status: filters.status || undefined, event_type: filters.eventType || undefined },
+      },
+    });
+    return { ...data, data: data.data as WebhookDelivery[] };
+  });
   const [retryError, setRetryError] = useState<unknown>(null);
   const [retried, setRetried] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    identity.client
-      .GET('/webhooks/{webhook_id}/deliveries', {
-        params: {
-          path: { webhook_id: endpoint.id },
-          query: { limit: filters.limit, cursor: paging.cursor, status: filters.status || undefined, event_type: filters.eventType || undefined },
-        },
-      })
-      .then(({ data }) => {
-        if (live) setPage({ data: data.data as WebhookDelivery[], total: data.total, next: data.next_cursor ?? null });
-      })
-      .catch((caught) => {
-        if (!live) return;
-        setPage(null);
-        setError(caught);
-      });
-    return () => {
-      live = false;
-    };
-  }, [filters, paging.cursor, loads]);
 
   async function retry(delivery: WebhookDelivery) {
     setRetryError(null);
@@ -500,7 +380,7 @@ function Deliveries({ identity, endpoint, canWrite }: { identity: Identity; endp
     } catch (caught) {
       setRetryError(caught);
     }
-    setLoads((n) => n + 1);
+    list.reload();
   }
 
   return (
@@ -508,15 +388,7 @@ function Deliveries({ identity, endpoint, canWrite }: { identity: Identity; endp
       <h3 id="deliveries-heading">
         Deliveries to <code>{endpoint.url}</code>, newest first
       </h3>
-      <form
-        class="filters"
-        onSubmit={(event) => {
-          event.preventDefault();
-          paging.reset();
-          setFilters({ ...draft });
-          setLoads((n) => n + 1);
-        }}
-      >
+      <FilterForm submitLabel="Show deliveries" onApply={() => list.apply(draft)}>
         <div>
           <label for="delivery-status">Delivery status</label>
           <select id="delivery-status" value={draft.status} onChange={(e) => setDraft((d) => ({ ...d, status: e.currentTarget.value as DeliveryFilters['status'] }))}>
@@ -542,60 +414,52 @@ function Deliveries({ identity, endpoint, canWrite }: { identity: Identity; endp
         <div>
           <PageSize id="delivery-limit" value={draft.limit} onChange={(limit) => setDraft((d) => ({ ...d, limit }))} />
         </div>
-        <div class="buttons">
-          <button type="submit">Show deliveries</button>
-        </div>
-      </form>
+      </FilterForm>
       {retryError !== null && <ErrorNotice error={retryError} />}
       {retried && <p role="status">Delivery {retried} is due now: the next attempt goes out at once.</p>}
-      {error !== null && <ErrorNotice error={error} />}
-      {page && (
-        <>
-          <p role="status">{page.total === 1 ? '1 delivery matches.' : `${page.total} deliveries match.`}</p>
-          <div class="table-wrap">
-            <table>
-              <caption class="visually-hidden">Deliveries</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Created</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Last answer</th>
-                  <th scope="col">Next attempt</th>
-                  <th scope="col">Delivered</th>
-                  <th scope="col">Actions</th>
+      <PagedResults list={list} label="Deliveries" one="delivery" many="deliveries">
+        {(rows) => (
+          <table>
+            <caption class="visually-hidden">Deliveries</caption>
+            <thead>
+              <tr>
+                <th scope="col">Created</th>
+                <th scope="col">Event</th>
+                <th scope="col">Status</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Last answer</th>
+                <th scope="col">Next attempt</th>
+                <th scope="col">Delivered</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((delivery) => (
+                <tr key={delivery.id} data-delivery-id={delivery.id}>
+                  <td>{formatTime(delivery.created_at)}</td>
+                  <td>
+                    {delivery.event_type}
+                    <br />
+                    <code>{delivery.event_id}</code>
+                  </td>
+                  <td class={delivery.status === 'failed' || delivery.status === 'retrying' ? 'status-error' : undefined}>{STATUSES[delivery.status]}</td>
+                  <td>{delivery.attempt}</td>
+                  <td>{delivery.response_code ?? '—'}</td>
+                  <td>{formatTime(delivery.next_retry_at)}</td>
+                  <td>{formatTime(delivery.delivered_at)}</td>
+                  <td>
+                    {canWrite && (delivery.status === 'pending' || delivery.status === 'retrying') && (
+                      <button type="button" class="secondary small" aria-label={`Retry now: delivery ${delivery.id}`} onClick={() => retry(delivery)}>
+                        Retry now
+                      </button>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.map((delivery) => (
-                  <tr key={delivery.id} data-delivery-id={delivery.id}>
-                    <td>{formatTime(delivery.created_at)}</td>
-                    <td>
-                      {delivery.event_type}
-                      <br />
-                      <code>{delivery.event_id}</code>
-                    </td>
-                    <td class={delivery.status === 'failed' || delivery.status === 'retrying' ? 'status-error' : undefined}>{STATUSES[delivery.status]}</td>
-                    <td>{delivery.attempt}</td>
-                    <td>{delivery.response_code ?? '—'}</td>
-                    <td>{formatTime(delivery.next_retry_at)}</td>
-                    <td>{formatTime(delivery.delivered_at)}</td>
-                    <td>
-                      {canWrite && (delivery.status === 'pending' || delivery.status === 'retrying') && (
-                        <button type="button" class="secondary small" aria-label={`Retry now: delivery ${delivery.id}`} onClick={() => retry(delivery)}>
-                          Retry now
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager label="Deliveries" hasMore={page.next !== null} canGoBack={paging.canGoBack} onNext={() => page.next && paging.next(page.next)} onPrevious={paging.previous} />
-        </>
-      )}
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedResults>
     </section>
   );
 }

@@ -216,7 +216,7 @@ export async function listPage<RowType extends Record<string, unknown>>(
   const statement = pageStatement(source, keys, pageConditions, counted, request.limit + 1, offset);
   const joined = await run<Record<string, unknown>>(sql, statement);
   const first = joined[0];
-  source.parent?.check(first ? (first._parent as Record<string, unknown>) : undefined);
+  source.parent?.check(first ? (joined.find((row) => row._parent !== null)?._parent as Record<string, unknown>) : undefined);
   const total = Number(first?._total ?? 0);
   // The rows keep the statement's own columns (_in_page, _cursor_0…): every list maps its rows
   // to wire objects field by field, and deleting properties would slow every later read of them.
@@ -278,9 +278,12 @@ function pageStatement(source: ListSource, keys: SortKey[], pageConditions: Frag
   const head = source.parent
     ? q`select to_jsonb(parent) as _parent, ${total} as _total from (${source.parent.row}) as parent`
     : q`select null::jsonb as _parent, ${total} as _total`;
+  // The parent goes out on one row only (the first of the page, or the row of nulls): every row
+  // carrying it would have it parsed again for each item.
   return q`
-    select * from (${head}) as head
-    left join lateral (select true as _in_page, * from (${page}) as page) as page on true
+    select case when page._n > 1 then null else head._parent end as _parent, head._total, page.*
+    from (${head}) as head
+    left join lateral (select true as _in_page, row_number() over () as _n, * from (${page}) as page) as page on true
     order by ${order}`;
 }
 

@@ -388,7 +388,8 @@ export const listWebhookDeliveries = defineEndpoint({
   path: '/webhooks/{webhook_id}/deliveries',
   tags: ['Webhooks'],
   summary: 'List deliveries',
-  description: 'Lists the endpoint\'s deliveries, newest first by default, optionally only those of one status or one event type.',
+  description:
+    'Lists the endpoint\'s deliveries, newest first by default, optionally only those of one status or one event type. A delivery that succeeded or was abandoned (`success`, `failed`) is kept for 30 days after it finished (the server\'s `WEBHOOK_RETENTION_DAYS`), then deleted with its attempts; `pending` and `retrying` ones stay until they finish.',
   scopes: ['webhooks:read'],
   successStatus: 200,
   idempotent: false,

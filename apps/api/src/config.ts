@@ -43,6 +43,7 @@ const Settings = z.object({
   USAGE_RETENTION_DAYS: integer(MIN_RETENTION.usageDays, 3650).default(DEFAULT_RETENTION.usageDays),
   IDEMPOTENCY_RETENTION_HOURS: integer(MIN_RETENTION.idempotencyHours, 87_600).default(DEFAULT_RETENTION.idempotencyHours),
   RATE_LIMIT_COUNTER_RETENTION_HOURS: integer(MIN_RETENTION.counterHours, 87_600).default(DEFAULT_RETENTION.counterHours),
+  WEBHOOK_RETENTION_DAYS: integer(MIN_RETENTION.webhookDays, 3650).default(DEFAULT_RETENTION.webhookDays),
   STATEMENT_TIMEOUT_MS: integer(0, 3_600_000).default(5_000),
   WORKSPACE_MAX_CONCURRENCY: integer(1, 1000).optional(),
   WORKSPACE_MAX_QUEUED: integer(0, 10_000).default(16),

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       usageDays: settings.USAGE_RETENTION_DAYS,
       idempotencyHours: settings.IDEMPOTENCY_RETENTION_HOURS,
       counterHours: settings.RATE_LIMIT_COUNTER_RETENTION_HOURS,
+      webhookDays: settings.WEBHOOK_RETENTION_DAYS,
     },
     mcp: settings.MCP_ENABLED,
     workspaceConcurrency: {

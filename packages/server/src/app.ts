@@ -38,7 +38,7 @@ export interface AppOptions {
   addressLimitPerMinute?: number;
   /** How long an idempotent request holds its key before a retry may take it over. Default 30 s. */
   idempotencyLockSeconds?: number;
-  /** How long logs, usage, idempotency records and counters are kept (see `DEFAULT_RETENTION`). */
+  /** How long logs, usage, idempotency records, counters and finished webhook deliveries are kept (see `DEFAULT_RETENTION`). */
   retention?: Partial<Retention>;
   /**
    * Caps each workspace's concurrent database work in this process (see

@@ -395,7 +395,7 @@ export interface paths {
         };
         /**
          * List deliveries
-         * @description Lists the endpoint's deliveries, newest first by default, optionally only those of one status or one event type.
+         * @description Lists the endpoint's deliveries, newest first by default, optionally only those of one status or one event type. A delivery that succeeded or was abandoned (`success`, `failed`) is kept for 30 days after it finished (the server's `WEBHOOK_RETENTION_DAYS`), then deleted with its attempts; `pending` and `retrying` ones stay until they finish.
          *
          *     Required scopes: `webhooks:read`.
          */
@@ -4104,7 +4104,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4163,7 +4163,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4222,7 +4222,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4268,7 +4268,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4314,7 +4314,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4360,7 +4360,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4416,7 +4416,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4472,7 +4472,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4528,7 +4528,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4569,7 +4569,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed. */
+            /** @description Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule's longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed. */
             200: {
                 headers: {
                     [name: string]: unknown;

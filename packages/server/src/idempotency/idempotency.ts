@@ -105,7 +105,7 @@ export function openReply(target: IdempotencyTarget, status: number, stored: str
 /** What an idempotent call comes to: it ran (its reply is stored), or an earlier run answers for it. */
 export type Once<Reply> =
   | { kind: 'ran'; reply: Reply }
-  | { kind: 'replay'; status: number; body: string }
+  | { kind: 'replay'; status: number; body: string; headers: Record<string, string> }
   | { kind: 'in-flight' }
   | { kind: 'mismatch' }
   | { kind: 'other-secret' };
@@ -114,7 +114,34 @@ export type Once<Reply> =
 export interface StorableReply {
   status: number;
   body: string | undefined;
+  /**
+   * The headers that belong to the answer (`Allow` on a 405, `WWW-Authenticate`…), stored and
+   * replayed with it. Per-request headers (request ID, rate-limit fields, Link) are added where the
+   * answer leaves, never here.
+   */
+  headers?: Readonly<Record<string, string>> | undefined;
   error?: unknown;
+}
+
+/**
+ * The reply's headers as stored: null when it has none (most replies), so that the row stays as
+ * small as before. Bound as text and cast (`::text::jsonb`): bound to a jsonb parameter, postgres.js
+ * would encode the JSON string a second time.
+ */
+function storedHeaders(reply: StorableReply): string | null {
+  const headers = reply.headers ?? {};
+  return Object.keys(headers).length === 0 ? null : JSON.stringify(headers);
+}
+
+/** A stored record as the claim reads it. */
+interface StoredRecord {
+  fingerprint: Buffer;
+  status: number | null;
+  response_body: string | null;
+  /** The reply's own headers (migration 0009); null when it had none or was stored before. */
+  response_headers: Record<string, string> | null;
+  expired: boolean;
+  held: boolean;
 }
 
 /**
@@ -203,8 +230,8 @@ export class IdempotencyStore {
           select pg_try_advisory_xact_lock(${high}::int4, ${low}::int4) as locked,
                  set_config('idle_in_transaction_session_timeout', ${String(this.lockSeconds * 1000)}, true)`.execute(),
         // Runs after the lock is taken, so it sees any reply committed before.
-        tx<{ fingerprint: Buffer; status: number | null; response_body: string | null; expired: boolean; held: boolean }[]>`
-          select fingerprint, status, response_body, expires_at <= now() as expired, coalesce(locked_until > now(), false) as held
+        tx<StoredRecord[]>`
+          select fingerprint, status, response_body, response_headers, expires_at <= now() as expired, coalesce(locked_until > now(), false) as held
           from idempotency_keys where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey}`.execute(),
       ]);
       const answered = existing && !existing.expired ? this.answer(target, existing) : undefined;
@@ -238,23 +265,22 @@ export class IdempotencyStore {
   }
 
   /** What a live stored record says to a call with the same key, or undefined when it is a dead claim to take over. */
-  private answer(
-    target: IdempotencyTarget,
-    existing: { fingerprint: Buffer; status: number | null; response_body: string | null; held: boolean },
-  ): Once<never> | undefined {
+  private answer(target: IdempotencyTarget, existing: StoredRecord): Once<never> | undefined {
     if (!existing.fingerprint.equals(target.fingerprint)) return { kind: 'mismatch' };
     if (existing.status !== null) {
       const body = openReply(target, existing.status, existing.response_body ?? '');
-      return body === undefined ? { kind: 'other-secret' } : { kind: 'replay', status: existing.status, body };
+      return body === undefined
+        ? { kind: 'other-secret' }
+        : { kind: 'replay', status: existing.status, body, headers: { ...existing.response_headers } };
     }
     return existing.held ? { kind: 'in-flight' } : undefined;
   }
 
   private insert(tx: Queryable, target: IdempotencyTarget, owner: string, reply: StorableReply) {
     return tx`
-      insert into idempotency_keys (key_id, idempotency_key, fingerprint, owner, status, response_body, expires_at)
+      insert into idempotency_keys (key_id, idempotency_key, fingerprint, owner, status, response_body, response_headers, expires_at)
       values (${target.keyId}, ${target.idempotencyKey}, ${target.fingerprint}, ${owner}, ${reply.status},
-              ${sealReply(target, reply.status, reply.body ?? '')}, now() + make_interval(hours => ${this.retentionHours}))`;
+              ${sealReply(target, reply.status, reply.body ?? '')}, ${storedHeaders(reply)}::text::jsonb, now() + make_interval(hours => ${this.retentionHours}))`;
   }
 
   /**
@@ -267,12 +293,12 @@ export class IdempotencyStore {
       const [lock] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(${high}::int4, ${low}::int4) as locked`;
       if (!lock?.locked) return;
       await tx`
-        insert into idempotency_keys as i (key_id, idempotency_key, fingerprint, owner, status, response_body, expires_at)
+        insert into idempotency_keys as i (key_id, idempotency_key, fingerprint, owner, status, response_body, response_headers, expires_at)
         values (${target.keyId}, ${target.idempotencyKey}, ${target.fingerprint}, ${owner}, ${reply.status},
-                ${sealReply(target, reply.status, reply.body ?? '')}, now() + make_interval(hours => ${this.retentionHours}))
+                ${sealReply(target, reply.status, reply.body ?? '')}, ${storedHeaders(reply)}::text::jsonb, now() + make_interval(hours => ${this.retentionHours}))
         on conflict (key_id, idempotency_key) do update set
           fingerprint = excluded.fingerprint, owner = excluded.owner, locked_until = null, status = excluded.status,
-          response_body = excluded.response_body, created_at = now(), expires_at = excluded.expires_at
+          response_body = excluded.response_body, response_headers = excluded.response_headers, created_at = now(), expires_at = excluded.expires_at
         where i.expires_at <= now() or (i.status is null and (i.locked_until is null or i.locked_until <= now()))`;
     });
   }

@@ -13,6 +13,12 @@ export interface Retention {
   idempotencyHours: number;
   /** Rate-limit counter windows. Default 48 hours; at least 24, so that a day's quota window outlives its day. */
   counterHours: number;
+  /**
+   * Finished webhook deliveries (`success`, `failed`) with their attempts, counted from when they
+   * finished, and events none of whose deliveries is left. Default 30 days, as Stripe and Svix keep
+   * events. Deliveries still `pending` or `retrying` are never purged, however old.
+   */
+  webhookDays: number;
 }
 
 export const DEFAULT_RETENTION: Readonly<Retention> = {
@@ -21,6 +27,7 @@ export const DEFAULT_RETENTION: Readonly<Retention> = {
   usageDays: 90,
   idempotencyHours: 24,
   counterHours: 48,
+  webhookDays: 30,
 };
 
 /** The least each setting may be: below these the API would break a promise. */
@@ -30,6 +37,7 @@ export const MIN_RETENTION: Readonly<Retention> = {
   usageDays: 1,
   idempotencyHours: 24,
   counterHours: 24,
+  webhookDays: 1,
 };
 
 /** The defaults with `overrides` applied; throws, naming the setting, on a value below its minimum. */
@@ -45,7 +53,17 @@ export function resolveRetention(overrides: Partial<Retention> = {}): Retention 
 }
 
 /** Rows deleted per table by one purge. */
-export type PurgeCounts = Record<'access_logs' | 'unauthenticated_requests' | 'usage_minutes' | 'idempotency_keys' | 'rate_limit_counters', number>;
+export type PurgeCounts = Record<
+  | 'access_logs'
+  | 'unauthenticated_requests'
+  | 'usage_minutes'
+  | 'idempotency_keys'
+  | 'rate_limit_counters'
+  | 'webhook_attempts'
+  | 'webhook_deliveries'
+  | 'webhook_events',
+  number
+>;
 
 export interface PurgeOptions {
   /** Rows deleted per statement. Default 5,000. */
@@ -60,9 +78,17 @@ export interface PurgeOptions {
  * long nor blocks the writers of new rows; every statement finds its rows through an index on
  * the age column. Idempotency records carry their own expiry (`expires_at`, set from
  * `idempotencyHours` when the key is claimed).
+ *
+ * Webhook data goes attempts first, then their deliveries, then events left with no delivery, so
+ * that no statement deletes more than `batchSize` rows through a cascade. A finished delivery is
+ * never touched again (a manual retry refuses it, the worker claims only pending and retrying
+ * ones), and an event gets deliveries only in the transaction that records it: nothing the purge
+ * deletes can be in use.
  */
 export async function purgeExpired(sql: Sql, retention: Retention, options: PurgeOptions = {}): Promise<PurgeCounts> {
   const batchSize = options.batchSize ?? 5_000;
+  // Finished: its status is final and its last update (when it finished) is past the retention.
+  const finishedDelivery = () => sql`status in ('success', 'failed') and updated_at < now() - make_interval(days => ${retention.webhookDays})`;
   // Table, primary key, and the condition of an expired row (a fresh fragment for each statement).
   const purges: [keyof PurgeCounts, string[], () => PendingQuery<Row[]>][] = [
     ['access_logs', ['id'], () => sql`created_at < now() - make_interval(days => ${retention.accessLogDays})`],
@@ -74,6 +100,14 @@ export async function purgeExpired(sql: Sql, retention: Retention, options: Purg
     ['usage_minutes', ['key_id', 'minute'], () => sql`minute < now() - make_interval(days => ${retention.usageDays})`],
     ['idempotency_keys', ['key_id', 'idempotency_key'], () => sql`expires_at <= now()`],
     ['rate_limit_counters', ['subject', 'window_kind', 'window_start'], () => sql`window_start < now() - make_interval(hours => ${retention.counterHours})`],
+    ['webhook_attempts', ['delivery_id', 'attempt'], () => sql`delivery_id in (select id from webhook_deliveries where ${finishedDelivery()})`],
+    ['webhook_deliveries', ['id'], finishedDelivery],
+    [
+      'webhook_events',
+      ['id'],
+      () => sql`created_at < now() - make_interval(days => ${retention.webhookDays})
+        and not exists (select 1 from webhook_deliveries delivery where delivery.event_id = webhook_events.id)`,
+    ],
   ];
   const counts = {} as PurgeCounts;
   for (const [table, key, expired] of purges) {

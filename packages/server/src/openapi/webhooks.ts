@@ -68,7 +68,7 @@ export function addWebhooks(document: Json): void {
         responses: {
           '200': {
             description:
-              'Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. Redirects are not followed.',
+              'Received. Any 2xx answered within the timeout counts as delivered; anything else, or no answer in time, is retried with exponential backoff for about a day. A 429 or 503 with `Retry-After` (seconds or an HTTP date) puts the next attempt off until then, up to the schedule\'s longest wait (10 hours by default), never sooner than the schedule would. Redirects are not followed.',
           },
         },
       },

@@ -68,7 +68,7 @@ export function idempotencyClaim(store: IdempotencyStore): Step {
       case 'ran':
         return once.reply;
       case 'replay':
-        return { status: once.status, body: once.status === 204 ? undefined : once.body, headers: { 'Idempotent-Replayed': 'true' } };
+        return { status: once.status, body: once.status === 204 ? undefined : once.body, headers: { ...once.headers, 'Idempotent-Replayed': 'true' } };
       default:
         throw idempotencyErrors(once.kind);
     }

@@ -40,6 +40,8 @@ export interface AnsweredOutcome {
   response_time_ms: number;
   /** At most `maxResponseBytes` of the body, as UTF-8 text. */
   response_body: string;
+  /** The receiver's `Retry-After`, as sent, when it sent one (schedule.ts decides what it is worth). */
+  retry_after?: string | undefined;
 }
 
 /** No answer: refused before sending, or the connection failed or timed out. */
@@ -143,7 +145,13 @@ export async function postWebhook(
     if (problem) throw new Refusal(problem);
     const addresses = await withDeadline(resolveChecked(target, allowedHosts, options.resolve ?? systemResolver), deadline.signal, timeoutMs);
     const answer = await send(target, addresses, body, headers, options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, deadline.signal, timeoutMs);
-    return { success: answer.status >= 200 && answer.status < 300, status_code: answer.status, response_time_ms: elapsed(), response_body: answer.body };
+    return {
+      success: answer.status >= 200 && answer.status < 300,
+      status_code: answer.status,
+      response_time_ms: elapsed(),
+      response_body: answer.body,
+      retry_after: answer.retryAfter,
+    };
   } catch (error) {
     return { success: false, error: describe(error), response_time_ms: elapsed() };
   } finally {
@@ -176,7 +184,7 @@ function send(
   maxResponseBytes: number,
   signal: AbortSignal,
   timeoutMs: number,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
   // The connection may only go to the addresses just checked: the request asks this, never DNS.
   const lookup = ((_hostname, lookupOptions, callback) => {
     const family = typeof lookupOptions === 'object' ? lookupOptions.family : lookupOptions;
@@ -197,11 +205,12 @@ function send(
       headers: { 'content-type': 'application/json', 'user-agent': 'Charter-Webhooks/1', ...headers, 'content-length': String(payload.length) },
     });
     let status: number | undefined;
+    let retryAfter: string | undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     const finish = () => {
       if (status === undefined) return;
-      resolve({ status, body: decodeCapped(Buffer.concat(chunks), maxResponseBytes) });
+      resolve({ status, body: decodeCapped(Buffer.concat(chunks), maxResponseBytes), retryAfter });
     };
     const onAbort = () => {
       // Once the receiver has answered, its status stands; only the rest of its body is given up.
@@ -217,6 +226,7 @@ function send(
     });
     request.on('response', (response) => {
       status = response.statusCode ?? 0;
+      retryAfter = response.headers['retry-after'];
       response.on('data', (chunk: Buffer) => {
         const room = maxResponseBytes - received;
         if (room > 0) chunks.push(chunk.subarray(0, room));

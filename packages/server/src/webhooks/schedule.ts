@@ -65,11 +65,41 @@ export function maxAttempts(policy: RetryPolicy): number {
  * The wait before the next attempt of a delivery whose attempt number `attemptsMade` just failed,
  * or undefined when that was the last one and the delivery is abandoned.
  * @param random a number in [0, 1), for the jitter.
+ * @param askedMs the wait the receiver asked for (`receiverRetryAfterMs`): the next attempt comes no
+ *   earlier than that, up to the schedule's longest wait (`maxRetryAfterMs`), and never earlier than
+ *   the schedule's own next step. It adds no attempt: the schedule still decides how many there are.
  */
-export function nextRetryDelayMs(policy: RetryPolicy, attemptsMade: number, random: () => number = Math.random): number | undefined {
+export function nextRetryDelayMs(policy: RetryPolicy, attemptsMade: number, random: () => number = Math.random, askedMs?: number): number | undefined {
   const base = policy.delaysMs[attemptsMade - 1];
   if (base === undefined) return undefined;
-  return Math.max(0, Math.round(base * (1 + policy.jitter * (2 * random() - 1))));
+  const scheduled = Math.max(0, Math.round(base * (1 + policy.jitter * (2 * random() - 1))));
+  if (askedMs === undefined) return scheduled;
+  return Math.max(scheduled, Math.min(Math.round(askedMs), maxRetryAfterMs(policy)));
+}
+
+/**
+ * The longest wait a receiver's `Retry-After` can buy: the schedule's longest step (10 h by
+ * default). A receiver asking for a week would otherwise hold its deliveries, and with them the
+ * endpoint's count of failures, far past the day the schedule promises.
+ */
+export function maxRetryAfterMs(policy: RetryPolicy): number {
+  return Math.max(0, ...policy.delaysMs);
+}
+
+/**
+ * The wait a receiver asked for with `Retry-After` on a 429 (Too Many Requests) or a 503 (Service
+ * Unavailable), the two answers RFC 9110 gives it meaning on for a retry: delta-seconds, or an
+ * HTTP-date (read against `now`; one in the past asks for no wait). Undefined for any other status,
+ * and when the header is absent or unreadable.
+ */
+export function receiverRetryAfterMs(statusCode: number | null, retryAfter: string | undefined, now = Date.now()): number | undefined {
+  if (statusCode !== 429 && statusCode !== 503) return undefined;
+  const value = retryAfter?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP-date names its day and month; Date.parse alone would also take "-5" or "12" as a year.
+  const date = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** Whether an endpoint with this many failed attempts in a row is switched off. */

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Sql } from '@charter/db';
 import { eventBody } from './outbox.ts';
 import { DEFAULT_WEBHOOK_TIMEOUT_MS, type PostWebhookOptions, postWebhook, type WebhookOutcome } from './safe-http.ts';
-import { DEFAULT_RETRY_POLICY, disabledReason, nextRetryDelayMs, type RetryPolicy } from './schedule.ts';
+import { DEFAULT_RETRY_POLICY, disabledReason, nextRetryDelayMs, type RetryPolicy, receiverRetryAfterMs } from './schedule.ts';
 import { openSecret } from './secrets.ts';
 import { webhookHeaders } from './signing.ts';
 
@@ -231,7 +231,9 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   async function record(delivery: Claimed, outcome: WebhookOutcome): Promise<void> {
     const attempt = delivery.attempt + 1;
     const statusCode = 'status_code' in outcome ? outcome.status_code : null;
-    const delayMs = outcome.success ? undefined : nextRetryDelayMs(policy, attempt);
+    // A receiver that answered 429 or 503 with Retry-After is not tried again before it asked.
+    const askedMs = receiverRetryAfterMs(statusCode, 'retry_after' in outcome ? outcome.retry_after : undefined);
+    const delayMs = outcome.success ? undefined : nextRetryDelayMs(policy, attempt, Math.random, askedMs);
     const status = outcome.success ? 'success' : delayMs === undefined ? 'failed' : 'retrying';
     // The receiver said it wants no more (Standard Webhooks: 410 Gone switches the endpoint off).
     const gone = statusCode === 410;

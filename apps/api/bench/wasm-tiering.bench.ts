@@ -94,7 +94,9 @@ async function parent(): Promise<number> {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [index, variant] of VARIANTS.entries()) {
         process.stderr.write(`round ${round}/${ROUNDS}: ${variant.name}…\n`);
+        // From this package's folder, where `--import tsx` resolves.
         const { stdout } = await promisify(execFile)(process.execPath, [...variant.flags, '--import', 'tsx', HERE, '--child', dataDir], {
+          cwd: fileURLToPath(new URL('..', import.meta.url)),
           env: { ...process.env, NODE_OPTIONS: '' },
         });
         results[index]?.push(JSON.parse(stdout.trim().split('\n').at(-1) as string) as Figures);

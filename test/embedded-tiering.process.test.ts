@@ -31,7 +31,7 @@ async function createWorkspace(name: string, v8Options: string[] = []): Promise<
 }
 
 describe('opening an existing embedded database', () => {
-  it('optimizes none of PostgreSQL’s run-once start-up code (it ran at the baseline tier in half the CPU)', async () => {
+  it('optimizes none of PostgreSQL’s run-once start-up code', async () => {
     await createWorkspace('Tiering, first'); // makes the folder (initdb runs in a process of its own)
     const stdout = await createWorkspace('Tiering, second', ['--trace-wasm-compilation-times']);
     // The command did its work: the workspace and its key (on the one JSON line among V8's trace).

@@ -23,7 +23,7 @@ afterAll(async () => {
 async function createWorkspace(name: string, v8Options: string[] = []): Promise<string> {
   const [program, ...args] = cliScript.split(' ');
   expect(program).toBe('node');
-  const env = { ...process.env, CHARTER_DATA_DIR: join(folder, 'pglite') };
+  const env: NodeJS.ProcessEnv = { ...process.env, CHARTER_DATA_DIR: join(folder, 'pglite') };
   delete env.DATABASE_URL;
   delete env.NODE_ENV;
   const { stdout } = await run(process.execPath, [...v8Options, ...args, 'create-workspace', '--name', name, '--json'], { cwd: root, env, maxBuffer: 64 * 1024 * 1024 });

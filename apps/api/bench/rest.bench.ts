@@ -224,7 +224,8 @@ async function run(settings: Settings): Promise<number> {
     } else if (target.spec.kind === 'app' && target.child !== sourceChild) {
       // Another Charter variant made its own data: its ids and instants differ but are fixed-width;
       // its cursor is not (it holds created_at as PostgreSQL writes it, trailing zeros dropped).
-      const [mine, theirs] = [answer.body, captured.body].map(withoutCursor);
+      const mine = withoutCursor(answer.body);
+      const theirs = withoutCursor(captured.body);
       if (mine.length !== theirs.length) throw new Error(`${target.spec.name} answered ${mine.length} bytes without its cursor, ${source.name} ${theirs.length}`);
     } else if (!answer.body.equals(captured.body)) {
       throw new Error(`${target.label} answered different bytes from ${source.name}'s captured body:\n  ${answer.body.toString('utf8').slice(0, 400)}\n  ${captured.body.toString('utf8').slice(0, 400)}`);

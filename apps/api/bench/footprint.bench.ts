@@ -396,7 +396,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-console.log(`Footprint: ${PNPM.join(' ')} start / cli from ${ROOT} (as the README runs them), Node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+console.log(`Footprint: ${PNPM.join(' ')} start / cli from the repository root (as the README runs them), Node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
 console.log(`Load: autocannon, ${CONNECTIONS} connections, ${LOAD_SECONDS} s, server with WORKSPACE_MAX_QUEUED=${CONNECTIONS}; RSS from /proc/<pid>/status every ${SAMPLE_EVERY_MS} ms, of the node process that serves`);
 try {
   await embedded();

@@ -139,3 +139,42 @@ export function toLocalInput(date: Date): string {
   const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
   return local.toISOString().slice(0, 16);
 }
+
+/** A filter's select: "any" (the empty value) first, then each option. */
+export function AnySelect<T extends string>({ id, value, options, onChange }: { id: string; value: T | ''; options: readonly T[]; onChange: (value: T | '') => void }) {
+  return (
+    <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value as T | '')}>
+      <option value="">any</option>
+      {options.map((option) => (
+        <option key={option} value={option}>
+          {option}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** A group of checkboxes choosing a subset of `options` (scopes, event patterns), in the order they were picked. */
+export function CheckboxGroup<T extends string>({ legend, options, picked, onChange }: { legend: string; options: readonly T[]; picked: readonly T[]; onChange: (update: (list: T[]) => T[]) => void }) {
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      <div class="scope-grid">
+        {options.map((option) => (
+          <label key={option} class="check">
+            <input
+              type="checkbox"
+              value={option}
+              checked={picked.includes(option)}
+              onChange={(e) => {
+                const on = e.currentTarget.checked;
+                onChange((list) => (on ? [...list, option] : list.filter((item) => item !== option)));
+              }}
+            />
+            {option}
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}

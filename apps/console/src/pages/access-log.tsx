@@ -1,6 +1,6 @@
 import type { AccessLogEntryListItem } from '@charter/client';
 import { useState } from 'preact/hooks';
-import { CopyButton, formatTime, fromLocalInput } from '../components.tsx';
+import { AnySelect, CopyButton, formatTime, fromLocalInput } from '../components.tsx';
 import { FilterForm, PagedResults, PageSize, usePagedList } from '../paging.tsx';
 import type { Identity } from '../session.ts';
 import { KeyPicker, useKeyList } from './key-picker.tsx';
@@ -55,14 +55,7 @@ export function AccessLogPage({ identity, params }: { identity: Identity; params
         </div>
         <div>
           <label for="log-method">Method</label>
-          <select id="log-method" value={draft.method} onChange={(e) => set('method')(e.currentTarget.value)}>
-            <option value="">any</option>
-            {METHODS.map((method) => (
-              <option key={method} value={method}>
-                {method}
-              </option>
-            ))}
-          </select>
+          <AnySelect id="log-method" value={draft.method} options={METHODS} onChange={set('method')} />
         </div>
         <div>
           <label for="log-since">From</label>

@@ -1,6 +1,6 @@
 import type { ApiKey } from '@charter/client';
 import { useState } from 'preact/hooks';
-import { ErrorNotice, formatTime, fromLocalInput, SecretDialog, type ShownSecret, toLocalInput } from '../components.tsx';
+import { CheckboxGroup, ErrorNotice, formatTime, fromLocalInput, SecretDialog, type ShownSecret, toLocalInput } from '../components.tsx';
 import { ConfirmDialog, FormDialog, RotateSecretDialog } from '../dialogs.tsx';
 import { useWholeList } from '../paging.tsx';
 import { allows, grantable } from '../scopes.ts';
@@ -234,22 +234,7 @@ function KeyForm({
             {identity.mode === 'live' && <option value="live">live (sk_live_)</option>}
             <option value="test">test (sk_test_)</option>
           </select>
-          <fieldset>
-            <legend>Scopes (only those your own key holds)</legend>
-            <div class="scope-grid">
-              {grantable(own).map((scope) => (
-                <label key={scope} class="check">
-                  <input
-                    type="checkbox"
-                    value={scope}
-                    checked={picked.includes(scope)}
-                    onChange={(e) => setPicked((list) => (e.currentTarget.checked ? [...list, scope] : list.filter((s) => s !== scope)))}
-                  />
-                  {scope}
-                </label>
-              ))}
-            </div>
-          </fieldset>
+          <CheckboxGroup legend="Scopes (only those your own key holds)" options={grantable(own)} picked={picked} onChange={setPicked} />
         </>
       )}
       <label for="key-tier">Tier</label>

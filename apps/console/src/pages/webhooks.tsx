@@ -1,6 +1,6 @@
 import type { DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventPattern, WebhookEventType, WebhookTestResult } from '@charter/client';
 import { useState } from 'preact/hooks';
-import { ErrorNotice, formatTime, Modal, SecretDialog, type ShownSecret } from '../components.tsx';
+import { AnySelect, CheckboxGroup, ErrorNotice, formatTime, Modal, SecretDialog, type ShownSecret } from '../components.tsx';
 import { ConfirmDialog, FormDialog, RotateSecretDialog, useAction } from '../dialogs.tsx';
 import { FilterForm, PagedResults, PageSize, usePagedList, useWholeList } from '../paging.tsx';
 import { allows } from '../scopes.ts';
@@ -231,22 +231,7 @@ function EndpointForm({
     >
       <label for="webhook-url">URL (https:// on a public address)</label>
       <input id="webhook-url" type="url" required maxLength={2048} value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
-      <fieldset>
-        <legend>Events it receives (a type, every type of a resource, or *)</legend>
-        <div class="scope-grid">
-          {EVENT_PATTERNS.map((pattern) => (
-            <label key={pattern} class="check">
-              <input
-                type="checkbox"
-                value={pattern}
-                checked={events.includes(pattern)}
-                onChange={(e) => setEvents((list) => (e.currentTarget.checked ? [...list, pattern] : list.filter((p) => p !== pattern)))}
-              />
-              {pattern}
-            </label>
-          ))}
-        </div>
-      </fieldset>
+      <CheckboxGroup legend="Events it receives (a type, every type of a resource, or *)" options={EVENT_PATTERNS} picked={events} onChange={setEvents} />
       <label for="webhook-description">Description (optional)</label>
       <input id="webhook-description" maxLength={500} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
       {editing && (
@@ -391,25 +376,11 @@ function Deliveries({ identity, endpoint, canWrite }: { identity: Identity; endp
       <FilterForm submitLabel="Show deliveries" onApply={() => list.apply(draft)}>
         <div>
           <label for="delivery-status">Delivery status</label>
-          <select id="delivery-status" value={draft.status} onChange={(e) => setDraft((d) => ({ ...d, status: e.currentTarget.value as DeliveryFilters['status'] }))}>
-            <option value="">any</option>
-            {(Object.keys(STATUSES) as DeliveryStatus[]).map((status) => (
-              <option key={status} value={status}>
-                {status}
-              </option>
-            ))}
-          </select>
+          <AnySelect id="delivery-status" value={draft.status} options={Object.keys(STATUSES) as DeliveryStatus[]} onChange={(status) => setDraft((d) => ({ ...d, status }))} />
         </div>
         <div>
           <label for="delivery-event">Event type</label>
-          <select id="delivery-event" value={draft.eventType} onChange={(e) => setDraft((d) => ({ ...d, eventType: e.currentTarget.value as DeliveryFilters['eventType'] }))}>
-            <option value="">any</option>
-            {EVENT_TYPES.map((type) => (
-              <option key={type} value={type}>
-                {type}
-              </option>
-            ))}
-          </select>
+          <AnySelect id="delivery-event" value={draft.eventType} options={EVENT_TYPES} onChange={(eventType) => setDraft((d) => ({ ...d, eventType }))} />
         </div>
         <div>
           <PageSize id="delivery-limit" value={draft.limit} onChange={(limit) => setDraft((d) => ({ ...d, limit }))} />

@@ -90,25 +90,17 @@ export function createApp(options: AppOptions): App {
   // The documents are built when first asked for: building them was about a sixth of the CPU of a
   // start on the embedded database (0.15 s), spent before the first request whether or not any
   // client ever reads them.
-  let built: { document: Record<string, unknown>; json: Map<string, string> } | undefined;
-  const documents = () => {
-    if (built) return built;
-    const document = buildOpenApiDocument(router);
-    built = {
-      document,
-      json: new Map([
-        [`${API_BASE_PATH}/openapi.json`, JSON.stringify(document)],
-        // The same document in OpenAPI 3.0.3, for generators that do not read 3.1.
-        [`${API_BASE_PATH}/openapi-3.0.json`, JSON.stringify(downgradeToOpenApi30(document))],
-      ]),
-    };
-    return built;
+  let document: Record<string, unknown> | undefined;
+  const openApiDocument = () => (document ??= buildOpenApiDocument(router));
+  const servedJson = (make: () => Record<string, unknown>) => {
+    let json: string | undefined;
+    return () => (json ??= JSON.stringify(make()));
   };
-  const publicDocumentPaths = new Set([`${API_BASE_PATH}/openapi.json`, `${API_BASE_PATH}/openapi-3.0.json`]);
-  const publicDocuments = {
-    has: (path: string) => publicDocumentPaths.has(path),
-    get: (path: string) => (publicDocumentPaths.has(path) ? documents().json.get(path) : undefined),
-  };
+  const publicDocuments = new Map([
+    [`${API_BASE_PATH}/openapi.json`, servedJson(openApiDocument)],
+    // The same document in OpenAPI 3.0.3, for generators that do not read 3.1.
+    [`${API_BASE_PATH}/openapi-3.0.json`, servedJson(() => downgradeToOpenApi30(openApiDocument()))],
+  ]);
   const addressLimitPerMinute = options.addressLimitPerMinute ?? 300;
   const gatekeeper = options.gatekeeper ?? postgresGatekeeper(fastSql, { addressLimitPerMinute });
   const admitPublic = memoryAddressLimiter(addressLimitPerMinute);
@@ -160,7 +152,7 @@ export function createApp(options: AppOptions): App {
     }
     const publicDocument = publicDocuments.get(path);
     if (publicDocument !== undefined) {
-      send(res, 200, requestId, publicDocument);
+      send(res, 200, requestId, publicDocument());
       return true;
     }
     if (isConsole) {
@@ -246,7 +238,7 @@ export function createApp(options: AppOptions): App {
   return {
     listener,
     get document() {
-      return documents().document;
+      return openApiDocument();
     },
     flush: () => requestLog.flush(),
     async close() {

@@ -8,7 +8,6 @@ import { boundInstant, isCalendarDay, isClockTime } from './instants.ts';
 import { and, ident, join, q, run, type SqlText } from './sql-text.ts';
 import { isStorable } from './storable.ts';
 
-type Fragment = SqlText;
 
 /** What a list handler asks for: the parsed list query plus its resource's SQL pieces. */
 export interface ListRequest {
@@ -25,7 +24,7 @@ export interface ListRequest {
 export interface ListSource {
   table: string;
   /** The resource's own conditions (workspace, module, filters), ANDed together. */
-  where: Fragment[];
+  where: SqlText[];
   /** Sortable field → its SQL type, for casting cursor values back. */
   sortTypes: Record<string, 'timestamptz' | 'text'>;
   /**
@@ -40,7 +39,7 @@ export interface ListSource {
    */
   parent?: {
     /** A select of at most one row, e.g. the module if it is in the caller's workspace. */
-    row: Fragment;
+    row: SqlText;
     /**
      * Called with that row's columns, or undefined when there is none, before the page is
      * served; throws to refuse the list (404 for no parent, 422 for input the parent rules out).
@@ -52,7 +51,7 @@ export interface ListSource {
    * subquery. It serves requests without time bounds; with them, matching rows are counted. A
    * resource gives it only when its `where` is what the kept count counts (no filter or search).
    */
-  keptTotal?: Fragment;
+  keptTotal?: SqlText;
 }
 
 export interface ListPage<RowType> {
@@ -186,12 +185,12 @@ export async function listPage<RowType extends Record<string, unknown>>(
   const keys: SortKey[] =
     idAt >= 0 ? request.sort.slice(0, idAt + 1) : [...request.sort, { field: 'id', direction: request.sort[0]?.direction ?? 'asc' }];
 
-  const timeBounds: Fragment[] = [];
+  const timeBounds: SqlText[] = [];
   if (request.created_after) timeBounds.push(q`created_at > ${boundInstant(request.created_after)}::text::timestamptz`);
   if (request.created_before) timeBounds.push(q`created_at < ${boundInstant(request.created_before)}::text::timestamptz`);
   if (request.updated_after) timeBounds.push(q`updated_at > ${boundInstant(request.updated_after)}::text::timestamptz`);
   if (request.updated_before) timeBounds.push(q`updated_at < ${boundInstant(request.updated_before)}::text::timestamptz`);
-  const conditions: Fragment[] = [...source.where, ...timeBounds];
+  const conditions: SqlText[] = [...source.where, ...timeBounds];
 
   const identity = listIdentity(source.table, owner, request);
   const pageConditions = [...conditions];
@@ -249,7 +248,7 @@ export async function listPage<RowType extends Record<string, unknown>>(
  * One statement: the parent (no row, no page is read), the total, and the page joined to them, one
  * row per item (or one row of nulls for an empty page).
  */
-function pageStatement(source: ListSource, keys: SortKey[], pageConditions: Fragment[], total: Fragment, rows: number, offset: number): SqlText {
+function pageStatement(source: ListSource, keys: SortKey[], pageConditions: SqlText[], total: SqlText, rows: number, offset: number): SqlText {
   const table = ident(source.table);
   const order = join(
     keys.map((key) => q`${ident(key.field)} ${key.direction === 'desc' ? DESC : ASC}`),
@@ -291,7 +290,7 @@ const ASC = q`asc`;
 const DESC = q`desc`;
 
 /** Rows strictly after `values` in the order `keys`: (k1 > v1) or (k1 = v1 and k2 > v2) or … */
-function after(keys: SortKey[], values: string[], types: Record<string, 'timestamptz' | 'text'>): Fragment {
+function after(keys: SortKey[], values: string[], types: Record<string, 'timestamptz' | 'text'>): SqlText {
   const typed = (index: number) => {
     const key = keys[index] as SortKey;
     // Through text: postgres.js would serialise a timestamptz parameter via Date, dropping microseconds.

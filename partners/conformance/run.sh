@@ -62,6 +62,9 @@ export WEBHOOK_TIMEOUT_MS="${WEBHOOK_TIMEOUT_MS:-250}"
 server_env="$("$root/partners/lib/start-server.sh" "$report/server")" || { failed=$((failed + 1)); exit 1; }
 eval "$server_env"
 echo "$CHARTER_URL (pid $CHARTER_PID)"
+# The run's own key, which the hooks keep out of the calls that would revoke, rotate or narrow it.
+CHARTER_KEY_ID="$(curl -fsS -H "Authorization: Bearer $CHARTER_KEY" "$CHARTER_URL/api/v1/api-keys/current" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).key.id))')" || { failed=$((failed + 1)); exit 1; }
+export CHARTER_KEY_ID
 
 echo "== Schemathesis $("$venv/bin/st" --version | awk '{print $NF}'): $max_examples examples per operation =="
 status=0

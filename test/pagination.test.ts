@@ -1,3 +1,4 @@
+import { MAX_LIST_NAMES } from '@charter/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiResponse, call, createModule, startTestServer, type TestServer } from './support/server.ts';
 
@@ -85,6 +86,35 @@ describe('lists', () => {
     const unknown = await call(server, 'GET', `${path()}?fields=id,secret`);
     expect(unknown.status).toBe(422);
     expect(unknown.body.errors.fields[0]).toContain('Unknown field "secret"');
+  });
+
+  it('keeps every list\'s sort and fields to the maxItems its document states, repeats counted', async () => {
+    const document = (await call(server, 'GET', '/openapi.json')).body;
+    const lists = Object.entries(document.paths as Record<string, { get?: { parameters?: any[] } }>).filter(([, item]) =>
+      item.get?.parameters?.some((parameter) => parameter.name === 'fields'),
+    );
+    expect(lists.length).toBeGreaterThanOrEqual(6);
+    for (const [template, item] of lists) {
+      // A path parameter other than a module's takes a well-formed id that names nothing: the bound
+      // is checked before any lookup, so a list at it gets past validation (200 or 404), over it 422.
+      const listPath = template.replace('{module_id}', moduleId).replace(/\{[a-z_]+\}/, 'whk_00000000000000000000000000');
+      for (const name of ['sort', 'fields']) {
+        const schema = item.get?.parameters?.find((parameter) => parameter.name === name).schema;
+        const max = schema.maxItems as number;
+        expect(max, `${template} ${name}`).toBe(MAX_LIST_NAMES);
+        // Every name the list may hold fits, each once.
+        expect(name === 'sort' ? schema.items.enum.length / 2 : schema.items.enum.length).toBeLessThanOrEqual(max);
+        // The same short name over and over: short as text, long as a list.
+        const one = name === 'sort' ? schema.items.enum.at(-1) : schema.items.enum[0];
+        const atBound = await call(server, 'GET', `${listPath}?${name}=${Array(max).fill(one).join(',')}`);
+        expect([200, 404], `${template} ${name} × ${max}: ${atBound.text}`).toContain(atBound.status);
+        const over = await call(server, 'GET', `${listPath}?${name}=${Array(max + 1).fill(one).join(',')}`);
+        expect(over.status, `${template} ${name} × ${max + 1}`).toBe(422);
+        expect(over.body.errors[name][0]).toContain(`At most ${max}`);
+        const thousand = await call(server, 'GET', `${listPath}?${name}=${Array(1000).fill(one).join(',')}`);
+        expect(thousand.status).toBe(422);
+      }
+    }
   });
 
   it('filters on record fields by type, and refuses unknown or unfilterable fields', async () => {

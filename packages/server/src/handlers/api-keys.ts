@@ -36,7 +36,7 @@ async function findKey(tx: TransactionSql, workspaceId: string, keyId: string): 
 }
 
 export const listApiKeys: Handler<'listApiKeys'> = async (ctx, input) => {
-  const { sql, principal } = ctx;
+  const { principal } = ctx;
   const where = [q`workspace_id = ${principal.workspaceId}`, q`revoked_at is null`];
   const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' } as const;
   return servePage(ctx, { table: 'api_keys', where, sortTypes }, input, (row: KeyRow & Record<string, unknown>) => toApiKey(row));

@@ -48,7 +48,7 @@ const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code
 const nameTaken = (name: string) => new ApiError('conflict', `A module named "${name}" already exists in this workspace.`);
 
 export const listModules: Handler<'listModules'> = async (ctx, input) => {
-  const { sql, principal } = ctx;
+  const { principal } = ctx;
   const where = [q`workspace_id = ${principal.workspaceId}`];
   if (input.search) where.push(q`name ilike ${`%${escapeLike(input.search)}%`}`);
   const sortTypes = { created_at: 'timestamptz', updated_at: 'timestamptz', name: 'text', id: 'text' } as const;

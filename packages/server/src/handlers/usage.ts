@@ -66,7 +66,7 @@ interface AccessLogRow {
 }
 
 export const listAccessLogs: Handler<'listAccessLogs'> = async (ctx, input) => {
-  const { sql, principal } = ctx;
+  const { principal } = ctx;
   const where = [q`workspace_id = ${principal.workspaceId}`];
   if (input.key_id) where.push(q`key_id = ${input.key_id}`);
   if (input.status !== undefined) where.push(q`status = ${input.status}`);

@@ -7,6 +7,7 @@ import {
   ErrorEnvelope,
   type ErrorStatus,
   endpoints,
+  MAX_LIST_NAMES,
   servesAnyKey,
 } from '@charter/contracts';
 import type { AnyTRPCRouter } from '@trpc/server';
@@ -301,19 +302,16 @@ function completeOperation(operation: Json, contract: EndpointContract): void {
  * does not compile.
  */
 function commaListParameter(parameter: Json, names: readonly string[]): void {
-  const { description, default: fallback, example, maxLength } = parameter.schema;
+  const { description, default: fallback, example } = parameter.schema;
   const split = (value: unknown) => (typeof value === 'string' ? value.split(',') : value);
-  // The server bounds the comma-separated text (maxLength); as many of the longest names as fit in
-  // it, with their commas, is a count no list can exceed and still be refused for its length.
-  const longest = Math.max(...names.map((name) => name.length));
-  const maxItems = typeof maxLength === 'number' ? Math.floor((maxLength + 1) / (longest + 1)) : undefined;
   parameter.style = 'form';
   parameter.explode = false;
   parameter.schema = {
     type: 'array',
     items: { type: 'string', enum: [...names] },
     minItems: 1,
-    ...(maxItems !== undefined && { maxItems }),
+    // The server's own bound, counted as the server counts: repeats included.
+    maxItems: MAX_LIST_NAMES,
     // No uniqueItems: the server takes a name given again and ignores the repeat (the descriptions
     // say so), and an ordered sort list must not become a set in generated clients.
     description,

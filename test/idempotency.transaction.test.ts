@@ -37,8 +37,8 @@ describe('an idempotent create commits once', () => {
     expect(first.some((query) => query.includes('pg_try_advisory_xact_lock'))).toBe(true);
     // The handler's own transaction is this one: no savepoint around it (two round trips fewer).
     expect(first.filter((query) => /savepoint/i.test(query))).toEqual([]);
-    // begin, lock, lookup; the module and the subscribed endpoints; the record; the stored reply, commit.
-    expect(first).toHaveLength(8);
+    // begin, lock, lookup; the module with the record it takes and the subscribed endpoints; the stored reply, commit.
+    expect(first).toHaveLength(6);
 
     let replayed: Awaited<ReturnType<typeof post>> | undefined;
     const again = await statementsOf(async () => {

@@ -36,6 +36,19 @@ describe('database round trips per request', () => {
     expect(sent).toHaveLength(2); // admission + the handler's one select
   });
 
+  it('a record create reads its module, inserts and reads the subscribed endpoints in one statement', async () => {
+    const module = await createModule(counted.server, [{ name: 'title', type: 'string' }]);
+    const sent = await statementsOf(async () => {
+      const created = await call(counted.server, 'POST', `/modules/${module.id}/records`, { body: { data: { title: 'One' } } });
+      expect(created.status).toBe(201);
+    });
+    // admission, then the module with the insert and the endpoints subscribed to record.created
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatch(/from modules/);
+    expect(sent[1]).toMatch(/insert into records/);
+    expect(sent[1]).toMatch(/webhook_endpoints/);
+  });
+
   it('a list page is one statement after admission: a record list checks its module in it too', async () => {
     const module = await createModule(counted.server, [{ name: 'title', type: 'string' }]);
     await call(counted.server, 'POST', `/modules/${module.id}/records`, { body: { data: { title: 'One' } } });

@@ -1,11 +1,11 @@
-import { MAX_RECORD_PAGE_BYTES, type ModuleField, type ModuleRecord } from '@charter/contracts';
+import { MAX_RECORD_DATA_BYTES, MAX_RECORD_PAGE_BYTES, type ModuleField, type ModuleRecord } from '@charter/contracts';
 import { transaction } from '@charter/db';
 import { notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
 import { join, q } from '../sql-text.ts';
-import { isStorable } from '../storable.ts';
-import { recordEvent, subscribers } from '../webhooks/outbox.ts';
+import { firstUnstorable, isStorable } from '../storable.ts';
+import { recordEvent, subscribedEndpoints } from '../webhooks/outbox.ts';
 import { assertExposed, type Exposure, requireExposed } from './exposure.ts';
 import { escapeLike, findModule } from './modules.ts';
 import { filterValue, validateRecordData } from './record-data.ts';
@@ -112,20 +112,45 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
   );
 };
 
+/**
+ * One statement after the idempotency claim: the module, the new record and the endpoints to tell.
+ * The insert goes out before the module's checks (exposure, fields), which read the module the
+ * statement returns: a record they refuse is rolled back with the call's transaction. Data
+ * PostgreSQL could not take at all (over the size bound, U+0000 or a lone surrogate) is not sent,
+ * and the same checks refuse it.
+ */
 export const createRecord: Handler<'createRecord'> = async ({ sql: pool, principal }, input) =>
   transaction(pool, async (sql) => {
-    // The endpoints to tell are read beside the module: one round trip for both.
-    const [module, subscribed] = await Promise.all([findModule(sql, principal.workspaceId, input.module_id), subscribers(sql, principal.workspaceId, 'record.created')]);
-    assertExposed(module, 'create');
-    validateRecordData(module.fields, input.data);
-    const [row] = await sql<RecordRow[]>`
-      insert into records (id, workspace_id, module_id, data)
-      values (${newId('record')}, ${principal.workspaceId}, ${module.id}, ${sql.json(input.data as Record<string, string>)})
-      returning id, module_id, data, created_at, updated_at`;
-    const record = toRecord(row as RecordRow);
-    await recordEvent(sql, principal.workspaceId, 'record.created', record, subscribed);
+    const insertable = canInsert(input.data);
+    const [row] = await sql<CreatedRow[]>`
+      with module as (
+        select id, fields, api_enabled, api_methods from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}
+      ),
+      inserted as (
+        insert into records (id, workspace_id, module_id, data)
+        select ${newId('record')}, ${principal.workspaceId}, module.id, ${insertable ? sql.json(input.data as Record<string, string>) : null}::jsonb
+        from module where ${insertable}
+        returning id, module_id, data, created_at, updated_at
+      )
+      select module.fields, module.api_enabled, module.api_methods, inserted.*,
+             (${subscribedEndpoints(sql, principal.workspaceId, 'record.created')}) as subscribed
+      from module left join inserted on true`;
+    if (!row) throw notFound('Module');
+    assertExposed({ id: input.module_id, api_enabled: row.api_enabled, api_methods: row.api_methods }, 'create');
+    validateRecordData(row.fields, input.data);
+    if (row.id === null) throw new Error('createRecord: data its checks accept was not inserted');
+    const record = toRecord(row);
+    await recordEvent(sql, principal.workspaceId, 'record.created', record, row.subscribed);
     return record;
   });
+
+/** The module's checks and its subscribed endpoints beside the record the statement inserted, or nulls when it inserted none. */
+type CreatedRow = Omit<Exposure, 'id'> & { fields: ModuleField[]; subscribed: string[] } & (RecordRow | { [K in keyof RecordRow]: null });
+
+/** Whether PostgreSQL can take the data as jsonb: within the size bound, with no string it refuses. */
+function canInsert(data: Record<string, unknown>): boolean {
+  return Buffer.byteLength(JSON.stringify(data)) <= MAX_RECORD_DATA_BYTES && firstUnstorable(data) === undefined;
+}
 
 export const getRecord: Handler<'getRecord'> = async ({ sql, principal }, input) => {
   // One statement: the module's exposure, and the record when there is one.

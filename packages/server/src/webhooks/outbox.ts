@@ -17,7 +17,7 @@ export async function recordEvent<T extends OutboxEventType>(
   workspaceId: string,
   type: T,
   data: WebhookEventData<T>,
-  /** The subscribed endpoints, when the caller read them already (see `subscribers`). */
+  /** The subscribed endpoints, when the caller read them already (see `subscribedEndpoints`). */
   subscribed?: readonly string[],
 ): Promise<void> {
   const endpoints = subscribed ?? (await subscribers(sql, workspaceId, type));
@@ -36,15 +36,19 @@ export async function recordEvent<T extends OutboxEventType>(
 }
 
 /**
- * The active endpoints of the workspace subscribed to `type`. A change that knows its event type
- * before it runs reads them beside its first statement (one round trip for both), and hands them
- * to `recordEvent`.
+ * The active endpoints of the workspace subscribed to `type`, as a scalar subquery: their ids as
+ * one text[], empty when none. A change that knows its event type before it runs selects it in
+ * its first statement (see createRecord), and hands the ids to `recordEvent`.
  */
-export async function subscribers(sql: Queryable, workspaceId: string, type: OutboxEventType): Promise<string[]> {
-  const rows = await sql<{ id: string }[]>`
-    select id from webhook_endpoints
+export function subscribedEndpoints(sql: Queryable, workspaceId: string, type: OutboxEventType) {
+  return sql`
+    select coalesce(array_agg(id), '{}') from webhook_endpoints
     where workspace_id = ${workspaceId} and is_active and events && ${patternsMatching(type)}::text[]`;
-  return rows.map((row) => row.id);
+}
+
+async function subscribers(sql: Queryable, workspaceId: string, type: OutboxEventType): Promise<string[]> {
+  const [row] = await sql<{ ids: string[] }[]>`select (${subscribedEndpoints(sql, workspaceId, type)}) as ids`;
+  return row?.ids ?? [];
 }
 
 /** An event as the worker reads it from webhook_events. */

@@ -137,6 +137,40 @@ describe('Idempotency-Key', () => {
     }
   });
 
+  it('retries racing the first request through its commit never run the effect twice', async () => {
+    // Each round: a request, and four loops retrying the same key until it has answered, then
+    // once more (any of them may reach the claim first). A retry whose claim overlaps the commit must see the stored reply (a replay)
+    // or the lock (409), never an empty slot: the claim reads the reply after taking the lock.
+    for (let round = 0; round < 25; round++) {
+      const key = randomUUID();
+      const before = await countRecords();
+      const post = () => call(server, 'POST', records(), { body: { data: { n: round } }, headers: { 'idempotency-key': key } });
+      let done = false;
+      const first = post()
+        .then((answer) => [answer])
+        .finally(() => {
+          done = true;
+        });
+      const retry = async () => {
+        const answers: Awaited<ReturnType<typeof post>>[] = [];
+        for (let sent = 0; sent < 200 && !done; sent++) answers.push(await post());
+        answers.push(await post());
+        return answers;
+      };
+      const answers = (await Promise.all([first, retry(), retry(), retry(), retry()])).flat();
+      // Whichever of them ran first, the key's effect happened once; wait until it has answered.
+      let settled = await post();
+      for (let sent = 0; sent < 200 && settled.status === 409; sent++) settled = await post();
+      expect(settled.status).toBe(201);
+      expect(await countRecords()).toBe((before ?? 0) + 1);
+      for (const answer of answers) {
+        expect([201, 409]).toContain(answer.status);
+        if (answer.status === 201) expect(answer.body.id).toBe(settled.body.id);
+      }
+      expect(answers.filter((answer) => answer.status === 201 && answer.headers.get('idempotent-replayed') === null).length).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('treats a record older than 24 hours as gone', async () => {
     const key = randomUUID();
     await call(server, 'POST', records(), { body: { data: { n: 10 } }, headers: { 'idempotency-key': key } });

@@ -32,13 +32,14 @@ describe('an idempotent create commits once', () => {
     expect(first[0]).toMatch(/^begin/i);
     expect(first.at(-1)).toMatch(/^commit$/i);
     expect(first.filter((query) => /^(begin|commit|rollback)/i.test(query))).toHaveLength(2);
-    expect(first.filter((query) => query.includes('idempotency_keys'))).toHaveLength(2); // the lookup, then the stored reply
+    // The lock and the lookup in one statement (idempotency_claim), then the stored reply.
+    expect(first.filter((query) => query.includes('idempotency_claim('))).toHaveLength(1);
+    expect(first.filter((query) => query.includes('idempotency_keys'))).toHaveLength(1);
     expect(first.filter((query) => /insert into records/i.test(query))).toHaveLength(1);
-    expect(first.some((query) => query.includes('pg_try_advisory_xact_lock'))).toBe(true);
     // The handler's own transaction is this one: no savepoint around it (two round trips fewer).
     expect(first.filter((query) => /savepoint/i.test(query))).toEqual([]);
-    // begin, lock, lookup; the module with the record it takes and the subscribed endpoints; the stored reply, commit.
-    expect(first).toHaveLength(6);
+    // begin, the claim (lock and lookup); the module with the record it takes and the subscribed endpoints; the stored reply, commit.
+    expect(first).toHaveLength(5);
 
     let replayed: Awaited<ReturnType<typeof post>> | undefined;
     const again = await statementsOf(async () => {
@@ -47,6 +48,7 @@ describe('an idempotent create commits once', () => {
     expect(replayed?.headers.get('idempotent-replayed')).toBe('true');
     expect(replayed?.text).toBe(created?.text);
     expect(again.some((query) => /modules|records/i.test(query))).toBe(false);
-    expect(again.filter((query) => query.includes('idempotency_keys'))).toHaveLength(1);
+    expect(again.filter((query) => query.includes('idempotency_claim('))).toHaveLength(1);
+    expect(again.filter((query) => query.includes('idempotency_keys'))).toHaveLength(0);
   });
 });

@@ -133,6 +133,9 @@ function storedHeaders(reply: StorableReply): string | null {
   return Object.keys(headers).length === 0 ? null : JSON.stringify(headers);
 }
 
+/** What `idempotency_claim` answers: whether the lock was taken, and the stored record's columns (null when there is none). */
+type Claim = { locked: boolean } & { [K in keyof StoredRecord]: StoredRecord[K] | null };
+
 /** A stored record as the claim reads it. */
 interface StoredRecord {
   fingerprint: Buffer;
@@ -191,7 +194,8 @@ function lockOf(target: IdempotencyTarget): [number, number] {
  * Idempotency records in PostgreSQL, written in the same transaction as the call's effect.
  *
  * A call takes a transaction-scoped advisory lock on its (key ID, Idempotency-Key) pair without
- * waiting, and reads the stored reply, in one round trip: a stored reply is replayed; a lock held
+ * waiting, and reads the stored reply, in one statement sent with BEGIN (the database function
+ * `idempotency_claim`, migration 0011): a stored reply is replayed; a lock held
  * by another session means the same key is in flight (409 at once, where an insert on the unique
  * index would wait). The holder runs the effect and stores its reply; the commit goes out right
  * behind that insert, and a failed insert turns it into a rollback. While a call runs, nothing of
@@ -223,19 +227,16 @@ export class IdempotencyStore {
     const tx = await this.sql.reserve();
     let refused: Reply | undefined;
     try {
-      const [, [lock], [existing]] = await Promise.all([
+      // BEGIN, then the lock and the read of the stored reply in one statement (migration 0011).
+      const [, [claim]] = await Promise.all([
         tx`begin`.execute(),
-        // A process that hangs (rather than dies) holding the lock loses its session, and so the lock, after lockSeconds idle.
-        tx<{ locked: boolean }[]>`
-          select pg_try_advisory_xact_lock(${high}::int4, ${low}::int4) as locked,
-                 set_config('idle_in_transaction_session_timeout', ${String(this.lockSeconds * 1000)}, true)`.execute(),
-        // Runs after the lock is taken, so it sees any reply committed before.
-        tx<StoredRecord[]>`
-          select fingerprint, status, response_body, response_headers, expires_at <= now() as expired, coalesce(locked_until > now(), false) as held
-          from idempotency_keys where key_id = ${target.keyId} and idempotency_key = ${target.idempotencyKey}`.execute(),
+        tx<Claim[]>`
+          select * from idempotency_claim(${target.keyId}, ${target.idempotencyKey}, ${high}::int4, ${low}::int4, ${String(this.lockSeconds * 1000)})`.execute(),
       ]);
+      const locked = claim?.locked === true;
+      const existing = claim && claim.fingerprint !== null ? (claim as StoredRecord) : undefined;
       const answered = existing && !existing.expired ? this.answer(target, existing) : undefined;
-      if (answered || !lock?.locked) {
+      if (answered || !locked) {
         await tx`rollback`;
         return answered ?? { kind: 'in-flight' };
       }

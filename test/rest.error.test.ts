@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { ERROR_CODES } from '@charter/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiResponse, call, createModule, startTestServer, type TestServer } from './support/server.ts';
@@ -86,6 +87,31 @@ describe('every error in API.md comes back in the envelope', () => {
     expectEnvelope(big, 413, 'payload_too_large');
     const text = await call(server, 'POST', '/modules', { rawBody: 'name=x', headers: { 'content-type': 'text/plain' } });
     expectEnvelope(text, 415, 'unsupported_media_type');
+  });
+
+  it('413 payload_too_large for a chunked body that grows past the limit without a Content-Length', async () => {
+    // Chunks of a body with no declared length, past the 2,048-byte limit: the envelope, then the connection closed.
+    const answer = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+      const request = httpRequest(`${server.url}/api/v1/modules`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      });
+      request.on('response', (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, connection: response.headers.connection }));
+      });
+      request.on('error', reject);
+      request.write(`{"name":"${'x'.repeat(1500)}`);
+      request.write('x'.repeat(1500));
+      request.end('"}');
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'payload_too_large' });
+    expect(answer.connection).toBe('close');
   });
 
   it('422 validation_failed with per-field errors', async () => {

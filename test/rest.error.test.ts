@@ -89,8 +89,9 @@ describe('every error in API.md comes back in the envelope', () => {
     expectEnvelope(text, 415, 'unsupported_media_type');
   });
 
-  it('413 payload_too_large for a chunked body that grows past the limit without a Content-Length', async () => {
-    // Chunks of a body with no declared length, past the 2,048-byte limit: the envelope, then the connection closed.
+  it('413 payload_too_large, in the envelope, for a chunked body that grows past the limit mid-upload', async () => {
+    // No declared length; the body passes the 2,048-byte limit with its second chunk, and the
+    // client sends no more until it has the answer: the server must answer mid-upload, not drop the connection.
     const answer = await new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
       const request = httpRequest(`${server.url}/api/v1/modules`, {
         method: 'POST',
@@ -102,12 +103,14 @@ describe('every error in API.md comes back in the envelope', () => {
         response.on('data', (chunk) => {
           body += chunk;
         });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, connection: response.headers.connection }));
+        response.on('end', () => {
+          resolve({ status: response.statusCode ?? 0, body, connection: response.headers.connection });
+          request.destroy();
+        });
       });
       request.on('error', reject);
       request.write(`{"name":"${'x'.repeat(1500)}`);
       request.write('x'.repeat(1500));
-      request.end('"}');
     });
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'payload_too_large' });

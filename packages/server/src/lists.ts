@@ -8,7 +8,6 @@ import { boundInstant, isCalendarDay, isClockTime } from './instants.ts';
 import { and, ident, join, q, run, type SqlText } from './sql-text.ts';
 import { isStorable } from './storable.ts';
 
-
 /** What a list handler asks for: the parsed list query plus its resource's SQL pieces. */
 export interface ListRequest {
   limit: number;

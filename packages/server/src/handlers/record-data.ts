@@ -19,12 +19,25 @@ function holdsNonFinite(value: unknown): boolean {
   return Object.values(value).some(holdsNonFinite);
 }
 
+/** The data's size as a record holds it: the bytes of its JSON. */
+const recordBytes = (json: string) => Buffer.byteLength(json);
+
+/**
+ * Whether PostgreSQL can take a record's data as jsonb at all, before its module is known: within
+ * the size bound, with no string it refuses. Data that fails this, `validateRecordData` refuses
+ * with a 422 naming why, whatever the module's fields.
+ */
+export function isInsertable(data: Record<string, unknown>, json: string): boolean {
+  return recordBytes(json) <= MAX_RECORD_DATA_BYTES && firstUnstorable(data) === undefined;
+}
+
 /**
  * Checks a record's data against its module's fields, field by field, and throws one 422 that
  * names every offending field. Unknown fields are refused rather than silently stored.
+ * @param json the data as JSON, when the caller has it already.
  */
-export function validateRecordData(fields: readonly ModuleField[], data: Record<string, unknown>): void {
-  const bytes = Buffer.byteLength(JSON.stringify(data));
+export function validateRecordData(fields: readonly ModuleField[], data: Record<string, unknown>, json = JSON.stringify(data)): void {
+  const bytes = recordBytes(json);
   if (bytes > MAX_RECORD_DATA_BYTES) {
     throw validationFailed({ data: [`The data is ${bytes} bytes of JSON; a record holds at most ${MAX_RECORD_DATA_BYTES}.`] });
   }

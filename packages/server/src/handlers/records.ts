@@ -1,14 +1,14 @@
-import { MAX_RECORD_DATA_BYTES, MAX_RECORD_PAGE_BYTES, type ModuleField, type ModuleRecord } from '@charter/contracts';
+import { MAX_RECORD_PAGE_BYTES, type ModuleField, type ModuleRecord } from '@charter/contracts';
 import { transaction } from '@charter/db';
 import { notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { servePage } from '../lists.ts';
 import { join, q } from '../sql-text.ts';
-import { firstUnstorable, isStorable } from '../storable.ts';
+import { isStorable } from '../storable.ts';
 import { recordEvent, subscribedEndpoints } from '../webhooks/outbox.ts';
 import { assertExposed, type Exposure, requireExposed } from './exposure.ts';
 import { escapeLike, findModule } from './modules.ts';
-import { filterValue, validateRecordData } from './record-data.ts';
+import { filterValue, isInsertable, validateRecordData } from './record-data.ts';
 import { iso } from './serialize.ts';
 import type { Handler } from './types.ts';
 
@@ -121,14 +121,16 @@ export const listRecords: Handler<'listRecords'> = async (ctx, input) => {
  */
 export const createRecord: Handler<'createRecord'> = async ({ sql: pool, principal }, input) =>
   transaction(pool, async (sql) => {
-    const insertable = canInsert(input.data);
+    // Serialised once: for the size check, the insert and the module's checks.
+    const json = JSON.stringify(input.data);
+    const insertable = isInsertable(input.data, json);
     const [row] = await sql<CreatedRow[]>`
       with module as (
         select id, fields, api_enabled, api_methods from modules where id = ${input.module_id} and workspace_id = ${principal.workspaceId}
       ),
       inserted as (
         insert into records (id, workspace_id, module_id, data)
-        select ${newId('record')}, ${principal.workspaceId}, module.id, ${insertable ? sql.json(input.data as Record<string, string>) : null}::jsonb
+        select ${newId('record')}, ${principal.workspaceId}, module.id, ${insertable ? json : null}::text::jsonb
         from module where ${insertable}
         returning id, module_id, data, created_at, updated_at
       )
@@ -137,7 +139,7 @@ export const createRecord: Handler<'createRecord'> = async ({ sql: pool, princip
       from module left join inserted on true`;
     if (!row) throw notFound('Module');
     assertExposed({ id: input.module_id, api_enabled: row.api_enabled, api_methods: row.api_methods }, 'create');
-    validateRecordData(row.fields, input.data);
+    validateRecordData(row.fields, input.data, json);
     if (row.id === null) throw new Error('createRecord: data its checks accept was not inserted');
     const record = toRecord(row);
     await recordEvent(sql, principal.workspaceId, 'record.created', record, row.subscribed);
@@ -146,11 +148,6 @@ export const createRecord: Handler<'createRecord'> = async ({ sql: pool, princip
 
 /** The module's checks and its subscribed endpoints beside the record the statement inserted, or nulls when it inserted none. */
 type CreatedRow = Omit<Exposure, 'id'> & { fields: ModuleField[]; subscribed: string[] } & (RecordRow | { [K in keyof RecordRow]: null });
-
-/** Whether PostgreSQL can take the data as jsonb: within the size bound, with no string it refuses. */
-function canInsert(data: Record<string, unknown>): boolean {
-  return Buffer.byteLength(JSON.stringify(data)) <= MAX_RECORD_DATA_BYTES && firstUnstorable(data) === undefined;
-}
 
 export const getRecord: Handler<'getRecord'> = async ({ sql, principal }, input) => {
   // One statement: the module's exposure, and the record when there is one.

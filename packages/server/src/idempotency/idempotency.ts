@@ -195,12 +195,16 @@ function lockOf(target: IdempotencyTarget): [number, number] {
  *
  * A call takes a transaction-scoped advisory lock on its (key ID, Idempotency-Key) pair without
  * waiting, and reads the stored reply, in one statement sent with BEGIN (the database function
- * `idempotency_claim`, migration 0011): a stored reply is replayed; a lock held
+ * `idempotency_claim`, migrations 0011 and 0012): a stored reply is replayed; a lock held
  * by another session means the same key is in flight (409 at once, where an insert on the unique
- * index would wait). The holder runs the effect and stores its reply; the commit goes out right
- * behind that insert, and a failed insert turns it into a rollback. While a call runs, nothing of
- * it is visible but the lock, so a process that dies mid-call leaves nothing: its session ends,
- * the database rolls its transaction back and frees the lock, and a retry runs at once.
+ * index would wait). The call's work is sent in the same write, behind the claim, before its
+ * answer is known: most calls are new, and this saves a round trip on each. When the claim says
+ * the call does not run, that work is rolled back unseen, and the claim has set the transaction's
+ * lock_timeout to 1 ms, so that the work never waits on the in-flight call's locks. The holder
+ * runs the effect and stores its reply; the commit goes out right behind that insert, and a
+ * failed insert turns it into a rollback. While a call runs, nothing of it is visible but the
+ * lock, so a process that dies mid-call leaves nothing: its session ends, the database rolls its
+ * transaction back and frees the lock, and a retry runs at once.
  *
  * Rows with no status are claims written by servers before this scheme: one whose lock has not
  * run out is still in flight; an expired one is taken over.
@@ -222,25 +226,37 @@ export class IdempotencyStore {
    */
   async runOnce<Reply extends StorableReply>(target: IdempotencyTarget, owner: string, work: (tx: Queryable) => Promise<Reply>): Promise<Once<Reply>> {
     const [high, low] = lockOf(target);
-    // A connection of its own rather than sql.begin, so that BEGIN goes out with the lock and the
-    // read in one write, and COMMIT with the stored reply: two round trips fewer per call.
+    // A connection of its own rather than sql.begin, so that BEGIN goes out with the claim and the
+    // work's first statement in one write, and COMMIT with the stored reply: three round trips fewer per call.
     const tx = await this.sql.reserve();
     let refused: Reply | undefined;
+    // Settles once the work has stopped using the connection: nothing may reach it after the rollback.
+    let working: Promise<{ reply: Reply } | { thrown: unknown }> | undefined;
     try {
-      // BEGIN, then the lock and the read of the stored reply in one statement (migration 0011).
-      const [, [claim]] = await Promise.all([
+      // BEGIN, the claim and the work's first statement go out in one write: the work starts
+      // before the claim is known, inside the transaction, behind the lock.
+      const begun = Promise.all([
         tx`begin`.execute(),
         tx<Claim[]>`
           select * from idempotency_claim(${target.keyId}, ${target.idempotencyKey}, ${high}::int4, ${low}::int4, ${String(this.lockSeconds * 1000)})`.execute(),
       ]);
+      working = work(withSavepoints(tx)).then(
+        (reply) => ({ reply }),
+        (thrown: unknown) => ({ thrown }),
+      );
+      const [, [claim]] = await begun;
       const locked = claim?.locked === true;
       const existing = claim && claim.fingerprint !== null ? (claim as StoredRecord) : undefined;
       const answered = existing && !existing.expired ? this.answer(target, existing) : undefined;
+      // Even work that is thrown away is waited for: nothing of it may reach the connection after the rollback.
+      const outcome = await working;
+      working = undefined;
       if (answered || !locked) {
         await tx`rollback`;
         return answered ?? { kind: 'in-flight' };
       }
-      const reply = await work(withSavepoints(tx));
+      if ('thrown' in outcome) throw outcome.thrown;
+      const reply = outcome.reply;
       if (reply.error !== undefined) {
         await tx`rollback`;
         refused = reply;
@@ -256,6 +272,7 @@ export class IdempotencyStore {
       return { kind: 'ran', reply };
     } catch (error) {
       // Whatever failed, nothing of the call stays: the connection goes back with no transaction open.
+      await working;
       await tx`rollback`.catch(() => {});
       throw error;
     } finally {

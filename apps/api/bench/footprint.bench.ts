@@ -340,7 +340,8 @@ async function embedded(): Promise<void> {
     printTable(
       `Embedded database (PGlite) in a temporary folder: load GET /api/v1/modules/{id}/records?limit=10 (${RECORDS} records), ${CONNECTIONS} connections, ${LOAD_SECONDS} s`,
       [
-        ['start to healthy, empty folder (`pnpm start`)', ms(fresh.startMs), ms(fresh.startCpuMs), ms(BUDGET.startMs), verdict(fresh.startMs, BUDGET.startMs)],
+        // The budget is for a folder in use; a first start also creates the database (initdb).
+        ['start to healthy, empty folder (`pnpm start`)', ms(fresh.startMs), ms(fresh.startCpuMs), 'none', ''],
         ['  RSS when healthy / peak during that first start', `${mb(freshRssMb)} / ${mb(freshPeakMb)}`, '', '', ''],
         ['start to healthy, existing folder (`pnpm start`)', ms(again.startMs), ms(again.startCpuMs), ms(BUDGET.startMs), verdict(again.startMs, BUDGET.startMs)],
         [`  the same without npx and pnpm (\`${direct('start').join(' ')}\`)`, ms(bare.startMs), ms(bare.startCpuMs), '', ''],
